@@ -1,0 +1,21 @@
+"""flask_core: the shared core every Router Hub service imports.
+
+The face is narrow: import from the submodules named in ``__all__``.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "api",
+    "auth",
+    "database",
+    "embedded",
+    "errors",
+    "logging",
+    "metrics",
+    "openapi",
+    "redis_client",
+    "settings",
+    "tasks",
+    "validation",
+]

@@ -1,0 +1,159 @@
+"""Request plumbing shared by every service: request ids, JSON in and out, problem+json errors,
+and the one AAA line each request leaves."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from quart import Quart, Response, g, request
+from werkzeug.exceptions import HTTPException
+
+from . import errors
+from .logging import bind, correlation_id, get_logger
+
+MAX_BODY_BYTES = 1024 * 1024
+REQUEST_ID_HEADER = "X-Request-ID"
+JSON = "application/json"
+PROBLEM_JSON = "application/problem+json"
+
+_log = get_logger("flask_core.request")
+_PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def create_response(
+    data: Any = None, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON response; ``None`` with 204 gives an empty body."""
+    body = "" if data is None and status == 204 else dumps(data)
+    response = Response(body, status=status, content_type=JSON)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def error_response(error: errors.HTTPError) -> Response:
+    """The RFC 9457 problem response of ``error`` (with the WaddleBot members)."""
+    body: dict[str, Any] = {
+        "type": f"urn:router-hub:problem:{error.code}",
+        "title": error.title,
+        "status": error.status_code,
+        "detail": error.detail,
+        "error": error.code,
+        "message": error.detail,
+        "correlation_id": correlation_id(),
+        "timestamp": now_rfc3339(),
+    }
+    body.update(error.extensions)
+    response = Response(dumps(body), status=error.status_code, content_type=PROBLEM_JSON)
+    response.headers.update(error.headers)
+    return response
+
+
+def valid_request_id(value: str | None) -> bool:
+    return value is not None and 0 < len(value) <= 128 and all(33 <= ord(c) <= 126 for c in value)
+
+
+async def read_json(*, required: bool = True) -> Any:
+    """Parse the body as JSON, raising 415, 413 or 400 problems as appropriate."""
+    mimetype = (request.mimetype or "").lower()
+    data = await request.get_data(as_text=False)
+    if not data:
+        if required:
+            raise errors.BadRequest("A JSON body is required.")
+        return None
+    if mimetype != JSON and not mimetype.endswith("+json"):
+        raise errors.UnsupportedMediaType()
+    try:
+        return json.loads(data, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise errors.BadRequest("The body is not valid JSON.") from exc
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _from_werkzeug(exc: HTTPException) -> errors.HTTPError:
+    cls = errors.BY_STATUS.get(exc.code or 500, errors.InternalError)
+    if cls is errors.ModuleUnavailable:
+        return errors.ModuleUnavailable()
+    error = cls()
+    if exc.code == 405:
+        allowed = getattr(exc, "valid_methods", None)
+        if allowed:
+            error.headers["Allow"] = ", ".join(sorted(allowed))
+    if exc.code == 404:
+        error.detail = "No route matches this URL."
+    return error
+
+
+def _aaa_category(status: int, path: str) -> str:
+    if status == 401:
+        return "AUTH"
+    if status == 403:
+        return "AUTHZ"
+    if status >= 500:
+        return "ERROR"
+    return "SYSTEM" if path in _PROBE_PATHS else "AUDIT"
+
+
+def route_label() -> str:
+    rule = request.url_rule
+    return rule.rule if rule is not None else "<unmatched>"
+
+
+def install_request_plumbing(app: Quart) -> None:
+    """Wire request ids, the body limit, problem+json errors and AAA request lines."""
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+
+    @app.before_request
+    async def _start_request() -> None:
+        g.started = time.perf_counter()
+        incoming = request.headers.get(REQUEST_ID_HEADER)
+        bind(correlation_id=incoming if valid_request_id(incoming) else uuid.uuid4().hex)
+
+    @app.after_request
+    async def _finish_request(response: Response) -> Response:
+        response.headers[REQUEST_ID_HEADER] = correlation_id() or ""
+        duration_ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 3)
+        g.duration_ms = duration_ms
+        status = response.status_code
+        _log.log(
+            logging.WARNING if status >= 500 else logging.INFO,
+            "",
+            extra={
+                "event_type": _aaa_category(status, request.path),
+                "action": f"{request.method} {route_label()}",
+                "result": str(status),
+                "duration_ms": duration_ms,
+                "reason": g.get("deny_reason"),
+            },
+        )
+        return response
+
+    @app.errorhandler(errors.HTTPError)
+    async def _handle_http_error(error: errors.HTTPError) -> Response:
+        return error_response(error)
+
+    @app.errorhandler(HTTPException)
+    async def _handle_werkzeug(exc: HTTPException) -> Response:
+        return error_response(_from_werkzeug(exc))
+
+    @app.errorhandler(Exception)
+    async def _handle_unexpected(exc: Exception) -> Response:
+        _log.error("unhandled error", exc_info=exc, extra={"event_type": "ERROR"})
+        return error_response(errors.InternalError())

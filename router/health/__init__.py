@@ -1,0 +1,1 @@
+"""Liveness, readiness, metrics, OpenAPI and JWKS: the router's public routes."""

@@ -1,0 +1,72 @@
+"""Public probe routes (SPEC §2)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from quart import Blueprint, Response, current_app
+
+from flask_core import errors
+from flask_core.api import create_response, error_response
+from flask_core.auth import public
+from flask_core.metrics import RequestMetrics
+from flask_core.openapi import build_openapi
+from flask_core.redis_client import redis_ping
+
+from .. import __version__
+from ..state import router_state
+
+blueprint = Blueprint("health", __name__)
+
+
+async def _dependencies() -> dict[str, str]:
+    state = router_state()
+    database, redis = await asyncio.gather(state.dal.ping(), redis_ping(state.redis))
+    return {
+        "database": "connected" if database else "disconnected",
+        "redis": "connected" if redis else "disconnected",
+    }
+
+
+@blueprint.get("/health")
+@public
+async def health() -> Response:
+    """Liveness: always 200, with the state of the database and Redis."""
+    dependencies = await _dependencies()
+    healthy = all(value == "connected" for value in dependencies.values())
+    return create_response(
+        {
+            "status": "healthy" if healthy else "degraded",
+            "module": "router",
+            "version": __version__,
+            "uptime_seconds": router_state().uptime_seconds,
+            "dependencies": dependencies,
+        }
+    )
+
+
+@blueprint.get("/ready")
+@public
+async def ready() -> Response:
+    """Readiness: 200 when the database and Redis answer, else 503."""
+    dependencies = await _dependencies()
+    if all(value == "connected" for value in dependencies.values()):
+        return create_response({"status": "ready", "dependencies": dependencies})
+    problem = errors.ModuleUnavailable("A dependency of the router does not answer.")
+    problem.extensions["dependencies"] = dependencies
+    return error_response(problem)
+
+
+@blueprint.get("/metrics")
+@public
+async def metrics() -> Response:
+    """Prometheus metrics in the text exposition format."""
+    metrics: RequestMetrics = current_app.extensions["metrics"]
+    return await metrics.view()
+
+
+@blueprint.get("/openapi.json")
+@public
+async def openapi() -> Response:
+    """The OpenAPI 3 description of every route."""
+    return create_response(build_openapi(current_app, "Router Hub router", __version__))

@@ -1,0 +1,76 @@
+"""Run the router under Hypercorn, on embedded PostgreSQL and Redis when none are configured."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from contextlib import ExitStack
+from dataclasses import replace
+
+from hypercorn.config import Config
+from hypercorn.run import run
+
+from flask_core.embedded import EmbeddedPostgres, EmbeddedRedis
+from flask_core.logging import configure_logging, get_logger
+
+from . import __version__
+from .settings import RouterSettings
+
+_log = get_logger("router.server")
+
+
+def resolve_stores(settings: RouterSettings, stack: ExitStack) -> RouterSettings:
+    """Start embedded servers for what is not configured; stop them when ``stack`` closes."""
+    database_url, redis_url = settings.database_url, settings.redis_url
+    if database_url is None:
+        postgres = EmbeddedPostgres(settings.data_dir)
+        database_url = postgres.start()
+        stack.callback(lambda: postgres.stop() if postgres.started_here else None)
+        _log.info("embedded PostgreSQL in %s", postgres.pgdata, extra={"event_type": "SYSTEM"})
+    if redis_url is None:
+        redis = EmbeddedRedis(settings.data_dir)
+        redis_url = redis.start()
+        stack.callback(redis.stop)
+        _log.info("embedded Redis at %s", redis_url, extra={"event_type": "SYSTEM"})
+    return replace(settings, database_url=database_url, redis_url=redis_url)
+
+
+def hypercorn_config(settings: RouterSettings) -> Config:
+    config = Config()
+    config.bind = [f"{settings.host}:{settings.port}"]
+    config.application_path = "router.asgi:app"
+    # workers=0 serves in this process; more start that many worker processes.
+    config.workers = 0 if settings.workers == 1 else settings.workers
+    config.graceful_timeout = 10
+    config.keep_alive_timeout = 75
+    config.accesslog = None  # every request already leaves an AAA line
+    config.errorlog = logging.getLogger("hypercorn.error")
+    return config
+
+
+def _prepare_multiprocess_metrics(settings: RouterSettings) -> None:
+    if settings.workers > 1:
+        directory = settings.data_dir.resolve() / "metrics"
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
+def serve(settings: RouterSettings) -> int:
+    configure_logging("router", __version__, settings.log_level, settings.log_format)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with ExitStack() as stack:
+        settings = resolve_stores(settings, stack)
+        assert settings.database_url and settings.redis_url
+        os.environ["DATABASE_URL"] = settings.database_url
+        os.environ["REDIS_URL"] = settings.redis_url
+        _prepare_multiprocess_metrics(settings)
+        _log.info(
+            "router listening on %s:%s with %s worker(s)",
+            settings.host,
+            settings.port,
+            settings.workers,
+            extra={"event_type": "SYSTEM"},
+        )
+        return run(hypercorn_config(settings))

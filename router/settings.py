@@ -1,0 +1,52 @@
+"""The router's settings, read once from the environment (SPEC §1)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flask_core.settings import EnvReader
+
+
+@dataclass(frozen=True)
+class RouterSettings:
+    database_url: str | None = None
+    redis_url: str | None = None
+    data_dir: Path = Path("./.data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    bootstrap_admin_key: str | None = field(default=None, repr=False)
+    signing_key_file: Path | None = None
+    log_level: str = "INFO"
+    log_format: str = "json"
+    rate_limit_key: str = "600/minute"
+    rate_limit_community: str = "6000/minute"
+    rate_limit_user: str = "60/minute"
+    lease_ttl_seconds: int = 30
+    health_interval_seconds: int = 10
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> RouterSettings:
+        env = EnvReader(environ)
+        signing_key = env.optional("ROUTER_SIGNING_KEY_FILE")
+        return cls(
+            database_url=env.url("DATABASE_URL", ("postgresql", "postgres")),
+            redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
+            data_dir=Path(env.text("ROUTER_DATA_DIR", "./.data")),
+            host=env.text("ROUTER_HOST", "127.0.0.1"),
+            port=env.integer("ROUTER_PORT", 8000, minimum=0, maximum=65535),
+            workers=env.integer("ROUTER_WORKERS", 1, minimum=1, maximum=64),
+            bootstrap_admin_key=env.optional("ROUTER_BOOTSTRAP_ADMIN_KEY"),
+            signing_key_file=Path(signing_key) if signing_key else None,
+            log_level=env.log_level(),
+            log_format=env.log_format(),
+            rate_limit_key=env.rate("ROUTER_RATE_LIMIT_KEY", "600/minute"),
+            rate_limit_community=env.rate("ROUTER_RATE_LIMIT_COMMUNITY", "6000/minute"),
+            rate_limit_user=env.rate("ROUTER_RATE_LIMIT_USER", "60/minute"),
+            lease_ttl_seconds=env.integer("ROUTER_LEASE_TTL_SECONDS", 30, minimum=1, maximum=86400),
+            health_interval_seconds=env.integer(
+                "ROUTER_HEALTH_INTERVAL_SECONDS", 10, minimum=1, maximum=3600
+            ),
+        )

@@ -1,0 +1,79 @@
+"""The router's resources, opened by the lifespan and closed in reverse order."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+from quart import current_app
+
+from flask_core.database import AsyncDAL, migrate
+from flask_core.redis_client import create_redis
+from flask_core.tasks import BackgroundTasks
+
+from .settings import RouterSettings
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass
+class RouterState:
+    """Everything a request handler may need, owned by the app's lifespan."""
+
+    settings: RouterSettings
+    started_at: float = field(default_factory=time.monotonic)
+    tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
+    _dal: AsyncDAL | None = None
+    _redis: aioredis.Redis | None = None
+    _http: httpx.AsyncClient | None = None
+
+    @property
+    def dal(self) -> AsyncDAL:
+        assert self._dal is not None, "the database is opened by the app's lifespan"
+        return self._dal
+
+    @property
+    def redis(self) -> aioredis.Redis:
+        assert self._redis is not None, "Redis is opened by the app's lifespan"
+        return self._redis
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        assert self._http is not None, "the HTTP client is opened by the app's lifespan"
+        return self._http
+
+    async def open(self) -> None:
+        if not self.settings.database_url or not self.settings.redis_url:
+            raise RuntimeError("DATABASE_URL and REDIS_URL must be resolved before the app starts")
+        self._dal = await AsyncDAL.connect(self.settings.database_url, max_size=20)
+        await migrate(self._dal, MIGRATIONS)
+        self._redis = create_redis(self.settings.redis_url)
+        self._http = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+            timeout=httpx.Timeout(5.0, connect=2.0),
+            follow_redirects=False,
+        )
+
+    async def close(self) -> None:
+        await self.tasks.close()
+        if self._http is not None:
+            await self._http.aclose()
+        if self._redis is not None:
+            await self._redis.aclose()
+        if self._dal is not None:
+            await self._dal.close()
+
+    @property
+    def uptime_seconds(self) -> float:
+        return round(time.monotonic() - self.started_at, 3)
+
+
+def router_state() -> RouterState:
+    state: RouterState = current_app.extensions["router"]
+    return state

@@ -1,0 +1,93 @@
+"""Session-wide real servers, and a fresh database and Redis per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from quart import Quart
+from quart.typing import TestClientProtocol
+
+from router.app import create_app
+from router.settings import RouterSettings
+
+from .support.stores import Stores, create_database, drop_database, session_stores, unreachable
+
+os.environ.setdefault("LOG_LEVEL", "WARNING")
+
+
+@pytest.fixture(scope="session")
+def stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stores]:
+    directory = Path(tmp_path_factory.mktemp("stores", numbered=True))
+    try:
+        context = session_stores(directory)
+        found = context.__enter__()
+    except Exception as exc:  # any start failure means the servers are missing
+        unreachable(f"{type(exc).__name__}: {exc}")
+        return
+    try:
+        yield found
+    finally:
+        context.__exit__(None, None, None)
+
+
+@pytest.fixture
+async def database_url(stores: Stores) -> AsyncIterator[str]:
+    """A fresh, empty database for this test, dropped afterwards."""
+    try:
+        name, url = await create_database(stores.admin_database_url)
+    except OSError as exc:
+        unreachable(f"PostgreSQL: {exc}")
+    yield url
+    await drop_database(stores.admin_database_url, name)
+
+
+@pytest.fixture
+async def redis_url(stores: Stores) -> AsyncIterator[str]:
+    """The session's Redis, emptied for this test."""
+    client = aioredis.Redis.from_url(stores.redis_url)
+    try:
+        await client.flushdb()
+    except OSError as exc:
+        unreachable(f"Redis: {exc}")
+    finally:
+        await client.aclose()
+    yield stores.redis_url
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> RouterSettings:
+    return RouterSettings(
+        database_url=database_url,
+        redis_url=redis_url,
+        data_dir=tmp_path / "data",
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture
+async def app(settings: RouterSettings) -> AsyncIterator[Quart]:
+    """A router app with its lifespan running."""
+    application = create_app(settings)
+    async with application.test_app():
+        yield application
+
+
+@pytest.fixture
+def client(app: Quart) -> TestClientProtocol:
+    return app.test_client()
+
+
+def settings_with(settings: RouterSettings, **changes: object) -> RouterSettings:
+    return replace(settings, **changes)  # type: ignore[arg-type]
