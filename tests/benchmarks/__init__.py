@@ -1,0 +1,1 @@
+"""``make bench``: figures and ratios measured on this machine (never asserted in tests)."""

@@ -1,0 +1,241 @@
+"""The benchmark harness: real processes on loopback, an aiohttp load client, plain figures."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.support.servers import free_port
+from tests.support.stores import Stores, create_database, drop_database, session_stores
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@dataclass
+class Stats:
+    """Outcome of one load run."""
+
+    count: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float] = field(repr=False)
+
+    @property
+    def rps(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies_ms:
+            return float("nan")
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
+
+    @property
+    def p50(self) -> float:
+        return self.percentile(50)
+
+    @property
+    def p99(self) -> float:
+        return self.percentile(99)
+
+    def line(self) -> str:
+        return (
+            f"{self.rps:9.1f} req/s  p50 {self.p50:7.2f} ms  p99 {self.p99:7.2f} ms"
+            f"  ({self.count} ok, {self.errors} errors, {self.seconds:.1f} s)"
+        )
+
+
+@dataclass
+class Process:
+    base_url: str
+    popen: subprocess.Popen[bytes]
+
+
+class Bench:
+    """Embedded stores for the whole run, router/bare servers on demand, load and reports."""
+
+    def __init__(self, stores: Stores, directory: Path) -> None:
+        self.stores = stores
+        self.directory = directory
+        self.rows: list[tuple[str, str, str]] = []
+
+    def report(self, section: str, name: str, value: str) -> None:
+        self.rows.append((section, name, value))
+        print(f"[{section}] {name}: {value}", flush=True)
+
+    def ratio(self, section: str, name: str, numerator: float, denominator: float) -> None:
+        value = numerator / denominator if denominator else float("nan")
+        self.report(section, name, f"{value:.2f}")
+
+    @asynccontextmanager
+    async def database(self) -> AsyncIterator[str]:
+        name, url = await create_database(self.stores.admin_database_url)
+        try:
+            yield url
+        finally:
+            await drop_database(self.stores.admin_database_url, name)
+
+    @asynccontextmanager
+    async def router(
+        self, env: Mapping[str, str] | None = None, workers: int = 1
+    ) -> AsyncIterator[Process]:
+        """Run ``python -m router`` on a fresh database and the shared Redis."""
+        async with self.database() as database_url:
+            port = free_port()
+            environment = {
+                **os.environ,
+                "DATABASE_URL": database_url,
+                "REDIS_URL": self.stores.redis_url,
+                "ROUTER_PORT": str(port),
+                "ROUTER_WORKERS": str(workers),
+                "ROUTER_DATA_DIR": str(Path(tempfile.mkdtemp(dir=self.directory))),
+                "LOG_LEVEL": "INFO",
+                **(env or {}),
+            }
+            async with _process([sys.executable, "-m", "router"], environment, port) as proc:
+                yield proc
+
+    @asynccontextmanager
+    async def bare(self, workers: int = 1) -> AsyncIterator[Process]:
+        port = free_port()
+        command = [sys.executable, "-m", "tests.benchmarks.bare_server", str(port), str(workers)]
+        async with _process(command, dict(os.environ), port) as proc:
+            yield proc
+
+    async def load(
+        self,
+        url: str,
+        *,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        concurrency: int = 32,
+        duration: float = 5.0,
+        expect: tuple[int, ...] = (200,),
+    ) -> Stats:
+        """Closed-loop load: ``concurrency`` clients as fast as they can for ``duration``."""
+        latencies: list[float] = []
+        errors = 0
+        deadline = time.perf_counter() + duration
+
+        async def client(session: aiohttp.ClientSession) -> None:
+            nonlocal errors
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                async with session.request(method, url, headers=headers, json=json) as response:
+                    await response.read()
+                    ok = response.status in expect
+                if ok:
+                    latencies.append((time.perf_counter() - started) * 1000)
+                else:
+                    errors += 1
+
+        async with _session(concurrency) as session:
+            started = time.perf_counter()
+            await asyncio.gather(*(client(session) for _ in range(concurrency)))
+            elapsed = time.perf_counter() - started
+        return Stats(len(latencies), errors, elapsed, latencies)
+
+    async def at_rate(
+        self,
+        url: str,
+        *,
+        rate: float,
+        duration: float = 5.0,
+        method: str = "GET",
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        expect: tuple[int, ...] = (200,),
+    ) -> Stats:
+        """Open-loop load: one request every 1/rate seconds, whatever the answers take."""
+        latencies: list[float] = []
+        errors = 0
+
+        async def one(session: aiohttp.ClientSession) -> None:
+            nonlocal errors
+            started = time.perf_counter()
+            async with session.request(method, url, headers=headers, json=json) as response:
+                await response.read()
+                ok = response.status in expect
+            if ok:
+                latencies.append((time.perf_counter() - started) * 1000)
+            else:
+                errors += 1
+
+        total = int(rate * duration)
+        async with _session(256) as session:
+            started = time.perf_counter()
+            tasks = []
+            for index in range(total):
+                delay = started + index / rate - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                tasks.append(asyncio.create_task(one(session)))
+            await asyncio.gather(*tasks)
+            elapsed = time.perf_counter() - started
+        return Stats(len(latencies), errors, elapsed, latencies)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+@asynccontextmanager
+async def _session(limit: int) -> AsyncIterator[aiohttp.ClientSession]:
+    connector = aiohttp.TCPConnector(limit=limit, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        yield session
+
+
+@asynccontextmanager
+async def _process(command: list[str], env: dict[str, str], port: int) -> AsyncIterator[Process]:
+    log = open(os.devnull, "wb")  # noqa: SIM115 - closed below; AAA lines are not the figure
+    popen = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)  # noqa: S603
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_healthy(base_url, popen)
+        yield Process(base_url, popen)
+    finally:
+        popen.terminate()
+        try:
+            popen.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            popen.kill()
+            popen.wait()
+        log.close()
+
+
+async def _wait_healthy(base_url: str, popen: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    async with aiohttp.ClientSession() as session:
+        while time.monotonic() < deadline:
+            if popen.poll() is not None:
+                raise RuntimeError(f"{popen.args} exited with {popen.returncode}")
+            try:
+                async with session.get(f"{base_url}/health") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise TimeoutError(f"{base_url} did not become healthy")
+
+
+@asynccontextmanager
+async def bench_context() -> AsyncIterator[Bench]:
+    directory = Path(tempfile.mkdtemp(prefix="rh-bench-"))
+    with session_stores(directory) as stores:
+        yield Bench(stores, directory)
