@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 
 def create_redis(url: str, *, max_connections: int = 64) -> aioredis.Redis:
@@ -15,6 +19,9 @@ def create_redis(url: str, *, max_connections: int = 64) -> aioredis.Redis:
         socket_timeout=5,
         socket_connect_timeout=2,
         health_check_interval=15,
+        # A restarted server drops every pooled connection; retry on a fresh one.
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), retries=2),
+        retry_on_error=[RedisConnectionError, RedisTimeoutError],
     )
     return aioredis.Redis(connection_pool=pool)
 

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from flask_core.database import AsyncDAL, migrate
+
+
+def write_migrations(directory: Path) -> None:
+    directory.mkdir()
+    (directory / "0001_things.sql").write_text("CREATE TABLE things (id int PRIMARY KEY);")
+    (directory / "0002_more.sql").write_text("ALTER TABLE things ADD COLUMN name text;")
+
+
+async def test_migrations_apply_once_in_order(database_url: str, tmp_path: Path) -> None:
+    write_migrations(tmp_path / "m")
+    dal = await AsyncDAL.connect(database_url)
+    try:
+        assert await migrate(dal, tmp_path / "m") == ["0001_things.sql", "0002_more.sql"]
+        assert await migrate(dal, tmp_path / "m") == []
+        await dal.execute("INSERT INTO things (id, name) VALUES ($1, $2)", 1, "one")
+        assert await dal.fetchval("SELECT name FROM things WHERE id = $1", 1) == "one"
+    finally:
+        await dal.close()
+
+
+async def test_concurrent_migrators_do_not_collide(database_url: str, tmp_path: Path) -> None:
+    write_migrations(tmp_path / "m")
+    dals = [await AsyncDAL.connect(database_url) for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(migrate(dal, tmp_path / "m") for dal in dals))
+        assert sorted(len(applied) for applied in results) == [0, 0, 0, 2]
+    finally:
+        for dal in dals:
+            await dal.close()
+
+
+async def test_transaction_rolls_back(database_url: str, tmp_path: Path) -> None:
+    write_migrations(tmp_path / "m")
+    dal = await AsyncDAL.connect(database_url)
+    try:
+        await migrate(dal, tmp_path / "m")
+        try:
+            async with dal.transaction() as connection:
+                await connection.execute("INSERT INTO things (id) VALUES (7)")
+                raise RuntimeError("abort")
+        except RuntimeError:
+            pass
+        assert await dal.fetchval("SELECT count(*) FROM things") == 0
+    finally:
+        await dal.close()

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from flask_core.settings import EnvReader, SettingsError, parse_rate
+from router.settings import RouterSettings
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_follow_the_spec() -> None:
+    settings = RouterSettings.from_env({})
+    assert (settings.host, settings.port, settings.workers) == ("127.0.0.1", 8000, 1)
+    assert settings.rate_limit_key == "600/minute"
+    assert settings.rate_limit_user == "60/minute"
+    assert (settings.lease_ttl_seconds, settings.health_interval_seconds) == (30, 10)
+    assert settings.database_url is None and settings.redis_url is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("ROUTER_PORT", "eighty"),
+        ("ROUTER_PORT", "70000"),
+        ("ROUTER_WORKERS", "0"),
+        ("LOG_FORMAT", "xml"),
+        ("LOG_LEVEL", "LOUD"),
+        ("ROUTER_RATE_LIMIT_KEY", "10 per minute"),
+        ("DATABASE_URL", "mysql://x"),
+        ("REDIS_URL", "http://x"),
+    ],
+)
+def test_bad_values_name_the_variable(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        RouterSettings.from_env({name: value})
+
+
+def test_rates_are_normalised() -> None:
+    assert parse_rate(" 20 / minute ") == "20/minute"
+    with pytest.raises(ValueError):
+        parse_rate("0/minute")
+
+
+def test_required_value() -> None:
+    with pytest.raises(SettingsError, match="MODULE_NAME"):
+        EnvReader({}).required("MODULE_NAME")
+
+
+def test_bootstrap_key_is_not_in_the_repr() -> None:
+    settings = RouterSettings.from_env({"ROUTER_BOOTSTRAP_ADMIN_KEY": "s3cret-value"})
+    assert "s3cret-value" not in repr(settings)
+
+
+def test_router_exits_with_one_line_naming_the_variable() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "router"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "ROUTER_PORT": "not-a-port"},
+        check=False,
+    )
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ROUTER_PORT" in lines[0]
