@@ -1,0 +1,286 @@
+"""Circuit breakers shared by every process through Redis; each decision is one Lua call.
+
+Time comes from the Redis server (``TIME``) so processes with skewed clocks still agree.
+Transitions are published from inside the script, so exactly one message leaves per change.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from .breaker import (
+    CLOSED,
+    Admission,
+    BreakerPolicy,
+    BreakerState,
+    MemoryBreakerStore,
+    Transition,
+)
+from .logging import get_logger
+
+_log = get_logger("flask_core.breaker")
+
+_COMMON = """
+local key, wkey = KEYS[1], KEYS[2]
+local channel, meta = ARGV[1], ARGV[2]
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local function announce(from, to)
+  if channel ~= '' then
+    local message = cjson.decode(meta)
+    message['from'] = from
+    message['to'] = to
+    message['at_ms'] = now
+    redis.call('PUBLISH', channel, cjson.encode(message))
+  end
+end
+"""
+
+_ACQUIRE = (
+    _COMMON
+    + """
+local max_probes, probe_timeout = tonumber(ARGV[3]), tonumber(ARGV[4])
+local s = redis.call('HMGET', key, 'state', 'open_until', 'probes', 'probe_at')
+local state = s[1] or 'closed'
+if state == 'closed' then return {1, 'closed', 0, 0, ''} end
+local probes = tonumber(s[3]) or 0
+local transition = ''
+if state == 'open' then
+  local open_until = tonumber(s[2]) or 0
+  if now < open_until then return {0, 'open', open_until - now, 0, ''} end
+  redis.call('HSET', key, 'state', 'half_open', 'probes', 0, 'successes', 0)
+  probes = 0
+  transition = 'open'
+  announce('open', 'half_open')
+elseif probes >= max_probes and now - (tonumber(s[4]) or 0) > probe_timeout then
+  probes = 0
+end
+if probes >= max_probes then return {0, 'half_open', 1000, 0, transition} end
+redis.call('HSET', key, 'probes', probes + 1, 'probe_at', now)
+return {1, 'half_open', 0, 1, transition}
+"""
+)
+
+_RECORD = (
+    _COMMON
+    + """
+local success, probe = ARGV[3] == '1', ARGV[4] == '1'
+local threshold, window_ms = tonumber(ARGV[5]), tonumber(ARGV[6])
+local rate, min_calls = tonumber(ARGV[7]), tonumber(ARGV[8])
+local base_ms, max_ms, jitter = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
+local to_close = tonumber(ARGV[12])
+local state = redis.call('HGET', key, 'state') or 'closed'
+
+local function open(from)
+  local opens = redis.call('HINCRBY', key, 'opens', 1)
+  local backoff = math.min(max_ms, base_ms * 2 ^ (opens - 1)) * jitter
+  redis.call('HSET', key, 'state', 'open', 'open_until', math.floor(now + backoff),
+    'consecutive', 0, 'probes', 0, 'successes', 0)
+  redis.call('DEL', wkey)
+  announce(from, 'open')
+  return {from, 'open'}
+end
+
+if state == 'open' then return {} end
+if state == 'half_open' then
+  if not probe then return {} end
+  local probes = tonumber(redis.call('HGET', key, 'probes') or '0')
+  redis.call('HSET', key, 'probes', math.max(0, probes - 1))
+  if not success then return open('half_open') end
+  if redis.call('HINCRBY', key, 'successes', 1) >= to_close then
+    redis.call('DEL', key, wkey)
+    announce('half_open', 'closed')
+    return {'half_open', 'closed'}
+  end
+  return {}
+end
+
+local bucket_ms = window_ms / 10
+local current = math.floor(now / bucket_ms)
+redis.call('HINCRBY', wkey, (success and 'o' or 'f') .. current, 1)
+redis.call('PEXPIRE', wkey, math.ceil(window_ms * 2))
+redis.call('PEXPIRE', key, 86400000)
+if success then
+  redis.call('HSET', key, 'state', 'closed', 'consecutive', 0)
+  return {}
+end
+local consecutive = redis.call('HINCRBY', key, 'consecutive', 1)
+redis.call('HSET', key, 'state', 'closed')
+if consecutive >= threshold then return open('closed') end
+local counts = redis.call('HGETALL', wkey)
+local ok, failed = 0, 0
+for i = 1, #counts, 2 do
+  local b = tonumber(string.sub(counts[i], 2))
+  if b <= current - 10 then
+    redis.call('HDEL', wkey, counts[i])
+  elseif string.sub(counts[i], 1, 1) == 'o' then
+    ok = ok + tonumber(counts[i + 1])
+  else
+    failed = failed + tonumber(counts[i + 1])
+  end
+end
+if ok + failed >= min_calls and failed / (ok + failed) >= rate then return open('closed') end
+return {}
+"""
+)
+
+_RESET = (
+    _COMMON
+    + """
+local state = redis.call('HGET', key, 'state') or 'closed'
+redis.call('DEL', key, wkey)
+if state ~= 'closed' then announce(state, 'closed') end
+return state
+"""
+)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class RedisBreakerStore:
+    """Breakers in Redis hashes ``{prefix}{name}``; every worker and replica agrees."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        policy: BreakerPolicy,
+        *,
+        prefix: str = "breaker:",
+        channel: str = "",
+        meta: Callable[[str], Mapping[str, Any]] = lambda name: {"breaker": name},
+        draw: Callable[[], float] = random.random,
+    ) -> None:
+        self.policy = policy
+        self._prefix = prefix
+        self._channel = channel
+        self._meta = meta
+        self._draw = draw
+        self._acquire = redis.register_script(_ACQUIRE)
+        self._record = redis.register_script(_RECORD)
+        self._reset = redis.register_script(_RESET)
+
+    def _keys(self, name: str) -> list[str]:
+        return [f"{self._prefix}{name}", f"{self._prefix}{name}:window"]
+
+    def _head(self, name: str) -> list[Any]:
+        return [self._channel, json.dumps(dict(self._meta(name)))]
+
+    async def acquire(self, name: str) -> Admission:
+        policy = self.policy
+        raw = await self._acquire(
+            keys=self._keys(name),
+            args=[
+                *self._head(name),
+                policy.half_open_max_probes,
+                int(policy.probe_timeout_seconds * 1000),
+            ],
+        )
+        allowed, state, retry_ms, probe, previous = raw
+        state_name = cast(BreakerState, _text(state))
+        transition = Transition(name, "open", state_name) if _text(previous) else None
+        return Admission(
+            bool(int(allowed)),
+            state_name,
+            retry_after=int(retry_ms) / 1000,
+            probe=bool(int(probe)),
+            transition=transition,
+        )
+
+    async def record(self, name: str, *, success: bool, probe: bool) -> Transition | None:
+        policy = self.policy
+        jitter = 1.0 - policy.jitter * self._draw()
+        raw = await self._record(
+            keys=self._keys(name),
+            args=[
+                *self._head(name),
+                int(success),
+                int(probe),
+                policy.consecutive_failures,
+                int(policy.window_seconds * 1000),
+                policy.failure_rate,
+                policy.minimum_calls,
+                int(policy.base_backoff_seconds * 1000),
+                int(policy.max_backoff_seconds * 1000),
+                jitter,
+                policy.probe_successes_to_close,
+            ],
+        )
+        if not raw:
+            return None
+        return Transition(
+            name, cast(BreakerState, _text(raw[0])), cast(BreakerState, _text(raw[1]))
+        )
+
+    async def state(self, name: str) -> BreakerState:
+        raw = await self._acquire.registered_client.hget(self._keys(name)[0], "state")
+        return cast(BreakerState, _text(raw)) if raw is not None else CLOSED
+
+    async def reset(self, name: str) -> Transition | None:
+        previous = _text(await self._reset(keys=self._keys(name), args=self._head(name)))
+        if previous == CLOSED:
+            return None
+        return Transition(name, cast(BreakerState, previous), CLOSED)
+
+
+class FailoverBreakerStore:
+    """Redis while it answers; this process's own breakers while it does not (logged once)."""
+
+    def __init__(self, shared: RedisBreakerStore, local: MemoryBreakerStore) -> None:
+        self.shared = shared
+        self.local = local
+        self._degraded = False
+
+    def _failed(self, error: Exception) -> None:
+        if not self._degraded:
+            self._degraded = True
+            _log.warning(
+                "Redis unreachable; circuit breakers fall back to per-process state: %s",
+                type(error).__name__,
+                extra={"event_type": "SYSTEM"},
+            )
+
+    def _recovered(self) -> None:
+        if self._degraded:
+            self._degraded = False
+            _log.info("Redis reachable again; breakers shared", extra={"event_type": "SYSTEM"})
+
+    async def acquire(self, name: str) -> Admission:
+        try:
+            admission = await self.shared.acquire(name)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return await self.local.acquire(name)
+        self._recovered()
+        return admission
+
+    async def record(self, name: str, *, success: bool, probe: bool) -> Transition | None:
+        try:
+            transition = await self.shared.record(name, success=success, probe=probe)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return await self.local.record(name, success=success, probe=probe)
+        self._recovered()
+        return transition
+
+    async def state(self, name: str) -> BreakerState:
+        try:
+            return await self.shared.state(name)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return await self.local.state(name)
+
+    async def reset(self, name: str) -> Transition | None:
+        local = await self.local.reset(name)
+        try:
+            return await self.shared.reset(name)
+        except (RedisError, OSError) as error:
+            self._failed(error)
+            return local
