@@ -1,0 +1,205 @@
+"""Rate limits: fixed windows counted atomically in Redis, with a per-process fallback.
+
+One decision checks every quota of a request and counts the hit against all of them only when
+all allow it, in one Lua call, so the count is exact across workers and replicas. The response
+carries the IETF ``RateLimit-Policy``/``RateLimit`` fields (draft-ietf-httpapi-ratelimit-headers)
+and the legacy ``X-RateLimit-*`` ones.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from .errors import RateLimited
+from .logging import get_logger
+from .settings import parse_rate
+
+_log = get_logger("flask_core.ratelimit")
+_WINDOWS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    limit: int
+    window_seconds: int
+
+    @classmethod
+    def parse(cls, text: str) -> Rate:
+        """``"20/minute"`` → Rate(20, 60); ValueError when malformed."""
+        count, _, unit = parse_rate(text).partition("/")
+        return cls(int(count), _WINDOWS[unit])
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """One limit a request counts against: a policy name, a counter key and a rate."""
+
+    policy: str
+    key: str
+    rate: Rate
+
+
+@dataclass(frozen=True, slots=True)
+class QuotaState:
+    quota: Quota
+    remaining: int
+    reset_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    states: tuple[QuotaState, ...]
+
+    @property
+    def retry_after(self) -> int:
+        exhausted = [s.reset_seconds for s in self.states if s.remaining <= 0]
+        return max(1, max(exhausted, default=1))
+
+    def merged(self, other: Decision) -> Decision:
+        return Decision(self.allowed and other.allowed, self.states + other.states)
+
+    def headers(self) -> dict[str, str]:
+        """The IETF and legacy rate-limit fields for this decision."""
+        if not self.states:
+            return {}
+        tightest = min(self.states, key=lambda s: (s.remaining, -s.reset_seconds))
+        return {
+            "RateLimit-Policy": ", ".join(
+                f'"{s.quota.policy}";q={s.quota.rate.limit};w={s.quota.rate.window_seconds}'
+                for s in self.states
+            ),
+            "RateLimit": ", ".join(
+                f'"{s.quota.policy}";r={max(0, s.remaining)};t={s.reset_seconds}'
+                for s in self.states
+            ),
+            "X-RateLimit-Limit": str(tightest.quota.rate.limit),
+            "X-RateLimit-Remaining": str(max(0, tightest.remaining)),
+            "X-RateLimit-Reset": str(tightest.reset_seconds),
+        }
+
+    def raise_if_denied(self) -> None:
+        if not self.allowed:
+            headers = {**self.headers(), "Retry-After": str(self.retry_after)}
+            raise RateLimited(headers=headers)
+
+
+class RateLimiter(Protocol):
+    async def hit(self, quotas: Sequence[Quota]) -> Decision: ...
+
+
+_HIT = """
+local counts, ttls, allowed = {}, {}, 1
+for i, key in ipairs(KEYS) do
+  counts[i] = tonumber(redis.call('GET', key) or '0')
+  ttls[i] = redis.call('PTTL', key)
+  if counts[i] >= tonumber(ARGV[2 * i - 1]) then allowed = 0 end
+end
+if allowed == 1 then
+  for i, key in ipairs(KEYS) do
+    counts[i] = redis.call('INCR', key)
+    if counts[i] == 1 or ttls[i] < 0 then
+      ttls[i] = tonumber(ARGV[2 * i]) * 1000
+      redis.call('PEXPIRE', key, ttls[i])
+    end
+  end
+end
+local result = {allowed}
+for i = 1, #KEYS do
+  result[#result + 1] = counts[i]
+  result[#result + 1] = ttls[i]
+end
+return result
+"""
+
+
+def _state(quota: Quota, count: int, ttl_ms: int) -> QuotaState:
+    window_ms = quota.rate.window_seconds * 1000
+    reset = math.ceil((ttl_ms if ttl_ms > 0 else window_ms) / 1000)
+    return QuotaState(quota, quota.rate.limit - count, reset)
+
+
+class RedisRateLimiter:
+    """Counters ``{prefix}{quota.key}`` in Redis; one Lua call per decision."""
+
+    def __init__(self, redis: aioredis.Redis, prefix: str = "ratelimit:") -> None:
+        self._prefix = prefix
+        self._script = redis.register_script(_HIT)
+
+    async def hit(self, quotas: Sequence[Quota]) -> Decision:
+        if not quotas:
+            return Decision(True, ())
+        args: list[int] = []
+        for quota in quotas:
+            args += [quota.rate.limit, quota.rate.window_seconds]
+        raw = await self._script(keys=[f"{self._prefix}{q.key}" for q in quotas], args=args)
+        states = tuple(
+            _state(q, int(raw[1 + 2 * i]), int(raw[2 + 2 * i])) for i, q in enumerate(quotas)
+        )
+        return Decision(bool(int(raw[0])), states)
+
+
+class MemoryRateLimiter:
+    """The same windows counted in this process only."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._windows: dict[str, tuple[int, float]] = {}  # key -> (count, ends_at)
+
+    def _current(self, quota: Quota, now: float) -> tuple[int, float]:
+        count, ends_at = self._windows.get(quota.key, (0, 0.0))
+        if ends_at <= now:
+            return 0, now + quota.rate.window_seconds
+        return count, ends_at
+
+    async def hit(self, quotas: Sequence[Quota]) -> Decision:
+        now = self._clock()
+        current = [self._current(q, now) for q in quotas]
+        allowed = all(count < q.rate.limit for q, (count, _) in zip(quotas, current, strict=True))
+        if allowed:
+            current = [(count + 1, ends) for count, ends in current]
+            for quota, window in zip(quotas, current, strict=True):
+                self._windows[quota.key] = window
+        self._forget_expired(now)
+        states = tuple(
+            _state(q, count, int((ends - now) * 1000))
+            for q, (count, ends) in zip(quotas, current, strict=True)
+        )
+        return Decision(allowed, states)
+
+    def _forget_expired(self, now: float) -> None:
+        if len(self._windows) > 10_000:
+            self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
+
+
+class FailoverRateLimiter:
+    """Redis while it answers, else this process's counters; the switch is logged once."""
+
+    def __init__(self, shared: RedisRateLimiter, local: MemoryRateLimiter) -> None:
+        self.shared = shared
+        self.local = local
+        self.degraded = False
+
+    async def hit(self, quotas: Sequence[Quota]) -> Decision:
+        try:
+            decision = await self.shared.hit(quotas)
+        except (RedisError, OSError) as error:
+            if not self.degraded:
+                self.degraded = True
+                _log.warning(
+                    "Redis unreachable; rate limits fall back to per-process counters: %s",
+                    type(error).__name__,
+                    extra={"event_type": "SYSTEM"},
+                )
+            return await self.local.hit(quotas)
+        if self.degraded:
+            self.degraded = False
+            _log.info("Redis reachable again; rate limits shared", extra={"event_type": "SYSTEM"})
+        return decision
