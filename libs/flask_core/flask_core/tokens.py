@@ -6,6 +6,7 @@ Only the router holds the private key, so no module can mint a token another mod
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -113,10 +114,8 @@ def load_or_create_private_key(path: Path) -> Ed25519PrivateKey:
             os.write(descriptor, pem)
             os.fsync(descriptor)
             os.close(descriptor)
-            try:
+            with contextlib.suppress(FileExistsError):  # another process won: use its key
                 os.link(temp, path)
-            except FileExistsError:
-                pass  # another process won; use its key
         finally:
             os.unlink(temp)
     return load_private_key(path)
