@@ -1,0 +1,1 @@
+"""Router Hub's modules: platform triggers (twitch, discord) and actions (quotes)."""
