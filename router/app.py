@@ -9,6 +9,7 @@ from flask_core.auth import check_guards
 from flask_core.metrics import RequestMetrics
 
 from .health.views import blueprint as health_blueprint
+from .keys.access import install_access_control
 from .settings import RouterSettings
 from .state import RouterState
 
@@ -22,6 +23,7 @@ def create_app(settings: RouterSettings) -> Quart:
     metrics = RequestMetrics("router")
     metrics.install(app)
     app.extensions["metrics"] = metrics
+    install_access_control(app, state)
 
     app.register_blueprint(health_blueprint)
 

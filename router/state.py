@@ -14,6 +14,10 @@ from flask_core.database import AsyncDAL, migrate
 from flask_core.redis_client import create_redis
 from flask_core.tasks import BackgroundTasks
 
+from . import __version__
+from .audit.store import AuditStore
+from .audit.trail import AuditTrail
+from .keys.service import KeyService
 from .settings import RouterSettings
 
 if TYPE_CHECKING:
@@ -29,6 +33,8 @@ class RouterState:
     settings: RouterSettings
     started_at: float = field(default_factory=time.monotonic)
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
+    audit: AuditTrail = field(default_factory=lambda: AuditTrail("router", __version__))
+    _keys: KeyService | None = None
     _dal: AsyncDAL | None = None
     _redis: aioredis.Redis | None = None
     _http: httpx.AsyncClient | None = None
@@ -37,6 +43,11 @@ class RouterState:
     def dal(self) -> AsyncDAL:
         assert self._dal is not None, "the database is opened by the app's lifespan"
         return self._dal
+
+    @property
+    def keys(self) -> KeyService:
+        assert self._keys is not None, "the key service is opened by the app's lifespan"
+        return self._keys
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -59,8 +70,13 @@ class RouterState:
             timeout=httpx.Timeout(5.0, connect=2.0),
             follow_redirects=False,
         )
+        await self.audit.start(AuditStore(self._dal), self.settings.data_dir / "spool", self.tasks)
+        self._keys = await KeyService.open(self._dal, self._redis, self.settings, self.tasks)
 
     async def close(self) -> None:
+        await self.audit.close()  # drain before the writer's resources go away
+        if self._keys is not None:
+            await self._keys.close()
         await self.tasks.close()
         if self._http is not None:
             await self._http.aclose()

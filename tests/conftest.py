@@ -15,6 +15,7 @@ from quart.typing import TestClientProtocol
 from router.app import create_app
 from router.settings import RouterSettings
 
+from .support.keys import KeyFactory
 from .support.stores import Stores, create_database, drop_database, session_stores, unreachable
 
 os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -87,6 +88,16 @@ async def app(settings: RouterSettings) -> AsyncIterator[Quart]:
 @pytest.fixture
 def client(app: Quart) -> TestClientProtocol:
     return app.test_client()
+
+
+@pytest.fixture
+def api_key(request: pytest.FixtureRequest) -> KeyFactory:
+    """``await api_key(role, communities=["*"], module_id=None, rate_limit=None, app=None)``.
+
+    Returns a plaintext key minted in the given app's (default: the ``app`` fixture's) store.
+    """
+    default_app = request.getfixturevalue("app") if "app" in request.fixturenames else None
+    return KeyFactory(default_app)
 
 
 def settings_with(settings: RouterSettings, **changes: object) -> RouterSettings:

@@ -1,0 +1,1 @@
+"""The append-only, hash-chained audit trail: queue, batch writer, local spool, query API."""

@@ -1,0 +1,214 @@
+"""SQL for the audit trail: chained batch inserts, filtered newest-first reads, verification."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from flask_core.database import AsyncDAL
+
+from .records import GENESIS_HASH, AuditRecord, chain_hash
+
+# Serialises chain extension across every writer process sharing the database.
+AUDIT_CHAIN_LOCK = 0x4155444954434841
+_INSERT = (
+    'INSERT INTO audit_log (uid, "timestamp", category, module, version, community, "user",'
+    " action, result, reason, correlation_id, details, content_hash, prev_hash, hash)"
+    " SELECT u.uid, u.ts, u.category, u.module, u.version, u.community, u.usr, u.action,"
+    " u.result, u.reason, u.correlation_id, u.details::json, u.content_hash, u.prev_hash, u.hash"
+    " FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],"
+    " $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],"
+    " $14::text[], $15::text[]) WITH ORDINALITY AS u(uid, ts, category, module, version,"
+    " community, usr, action, result, reason, correlation_id, details, content_hash,"
+    " prev_hash, hash, n) ORDER BY u.n"
+)
+_COLUMNS = (
+    'id, uid, "timestamp", category, module, version, community, "user", action, result,'
+    " reason, correlation_id, details, content_hash, prev_hash, hash"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """What a reader asked for; ``communities`` None means every community."""
+
+    communities: Sequence[str] | None = None
+    category: str | None = None
+    community: str | None = None
+    user: str | None = None
+    action: str | None = None
+    result: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self, before_id: int | None) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        args: list[Any] = []
+
+        def add(template: str, value: Any) -> None:
+            args.append(value)
+            clauses.append(template.format(f"${len(args)}"))
+
+        if self.communities is not None:
+            add("community = ANY({}::text[])", list(self.communities))
+        for column, value in (
+            ("category", self.category),
+            ("community", self.community),
+            ('"user"', self.user),
+            ("action", self.action),
+            ("result", self.result),
+        ):
+            if value is not None:
+                add(f"{column} = {{}}", value)
+        if self.since is not None:
+            add('"timestamp" >= {}', self.since)
+        if self.until is not None:
+            add('"timestamp" < {}', self.until)
+        if before_id is not None:
+            add("id < {}", before_id)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_id: int | None
+
+
+def _record_of(row: asyncpg.Record) -> AuditRecord:
+    details = row["details"]
+    return AuditRecord(
+        category=row["category"],
+        action=row["action"],
+        result=row["result"],
+        module=row["module"],
+        version=row["version"],
+        community=row["community"],
+        user=row["user"],
+        reason=row["reason"],
+        correlation_id=row["correlation_id"],
+        details=json.loads(details) if details is not None else None,
+        timestamp=row["timestamp"],
+        uid=str(row["uid"]),
+    )
+
+
+def public_row(row: asyncpg.Record) -> dict[str, Any]:
+    """A record as SPEC §10 shows it."""
+    record = _record_of(row)
+    data = record.to_json()
+    del data["uid"]
+    return {"id": row["id"], **data}
+
+
+class AuditStore:
+    def __init__(self, dal: AsyncDAL) -> None:
+        self.dal = dal
+
+    async def append(self, records: Sequence[AuditRecord]) -> int:
+        """Extend the chain with ``records`` in order; skip any already stored (spool replays)."""
+        if not records:
+            return 0
+        async with self.dal.transaction() as conn:
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_CHAIN_LOCK)
+            stored = await conn.fetch(
+                "SELECT uid FROM audit_log WHERE uid = ANY($1::uuid[])",
+                [uuid.UUID(r.uid) for r in records],
+            )
+            known = {str(row["uid"]) for row in stored}
+            fresh = [r for r in records if r.uid not in known]
+            if not fresh:
+                return 0
+            last = await conn.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
+            await conn.execute(_INSERT, *_columns(fresh, last or GENESIS_HASH))
+        return len(fresh)
+
+    async def page(
+        self, where: AuditFilter, limit: int, before_id: int | None
+    ) -> list[asyncpg.Record]:
+        sql_where, args = where.where(before_id)
+        args.append(limit)
+        return await self.dal.fetch(
+            f"SELECT {_COLUMNS} FROM audit_log{sql_where}"  # noqa: S608 - clauses are fixed text
+            f" ORDER BY id DESC LIMIT ${len(args)}",
+            *args,
+        )
+
+    async def stream(
+        self, where: AuditFilter, limit: int | None, chunk: int = 500
+    ) -> AsyncIterator[asyncpg.Record]:
+        """Yield matching rows newest first, ``chunk`` at a time, up to ``limit``."""
+        before: int | None = None
+        remaining = limit
+        while remaining is None or remaining > 0:
+            size = chunk if remaining is None else min(chunk, remaining)
+            rows = await self.page(where, size, before)
+            for row in rows:
+                yield row
+            if len(rows) < size:
+                return
+            before = rows[-1]["id"]
+            if remaining is not None:
+                remaining -= len(rows)
+
+    async def verify(self, chunk: int = 1000) -> VerifyResult:
+        """Walk the chain oldest first; report the first row whose hashes do not hold."""
+        expected_prev, checked, after = GENESIS_HASH, 0, 0
+        while True:
+            rows = await self.dal.fetch(
+                f"SELECT {_COLUMNS} FROM audit_log WHERE id > $1"  # noqa: S608
+                " ORDER BY id LIMIT $2",
+                after,
+                chunk,
+            )
+            for row in rows:
+                checked += 1
+                if not _row_holds(row, expected_prev):
+                    return VerifyResult(False, checked, row["id"])
+                expected_prev, after = row["hash"], row["id"]
+            if len(rows) < chunk:
+                return VerifyResult(True, checked, None)
+
+
+def _row_holds(row: asyncpg.Record, expected_prev: str) -> bool:
+    content = _record_of(row).content_hash()
+    return (
+        row["content_hash"] == content
+        and row["prev_hash"] == expected_prev
+        and row["hash"] == chain_hash(expected_prev, content)
+    )
+
+
+def _columns(records: Sequence[AuditRecord], prev_hash: str) -> list[list[Any]]:
+    columns: list[list[Any]] = [[] for _ in range(15)]
+    for record in records:
+        content = record.content_hash()
+        current = chain_hash(prev_hash, content)
+        values = (
+            uuid.UUID(record.uid),
+            record.timestamp,
+            record.category,
+            record.module,
+            record.version,
+            record.community,
+            record.user,
+            record.action,
+            record.result,
+            record.reason,
+            record.correlation_id,
+            json.dumps(record.details) if record.details is not None else None,
+            content,
+            prev_hash,
+            current,
+        )
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+        prev_hash = current
+    return columns

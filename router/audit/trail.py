@@ -1,0 +1,170 @@
+"""``AuditTrail.record``: a non-blocking enqueue, and the one background writer per process.
+
+Policy for a slow consumer: the queue is bounded; when it is full a record is dropped, counted,
+logged as an ERROR line, and the count is itself audited (``SYSTEM audit.overflow``) once the
+writer catches up. The writer inserts in batches; when PostgreSQL fails it spools the batch to
+disk and replays the spool, in order, before anything newer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from flask_core.logging import current_context, get_logger
+from flask_core.tasks import BackgroundTasks
+
+from .records import AuditRecord, clean_details, clean_text
+from .spool import AuditSpool
+from .store import AuditStore
+
+_log = get_logger("router.audit")
+_STOP = object()
+WRITE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+class AuditTrail:
+    """Append records to the hash-chained trail without ever waiting on I/O."""
+
+    def __init__(
+        self,
+        module: str,
+        version: str,
+        *,
+        max_queue: int = 20_000,
+        batch_size: int = 500,
+        retry_interval: float = 1.0,
+    ) -> None:
+        self.module, self.version = module, version
+        self.batch_size = batch_size
+        self.retry_interval = retry_interval
+        self.dropped = 0
+        self.written = 0
+        self._queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max_queue)
+        self._store: AuditStore | None = None
+        self._spool: AuditSpool | None = None
+        self._writer: asyncio.Task[None] | None = None
+
+    def record(
+        self,
+        category: str,
+        action: str,
+        result: str,
+        *,
+        community: str | None = None,
+        user: str | None = None,
+        reason: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Queue one record (category AUTH, AUTHZ, AUDIT, ERROR or SYSTEM); never blocks."""
+        context = current_context()
+        entry = AuditRecord(
+            category=category,
+            action=clean_text(action) or "",
+            result=clean_text(str(result)) or "",
+            module=self.module,
+            version=self.version,
+            community=clean_text(community or context.get("community"), 64),
+            user=clean_text(user or context.get("user"), 256),
+            reason=clean_text(reason),
+            correlation_id=clean_text(context.get("correlation_id"), 128),
+            details=clean_details(details),
+        )
+        try:
+            self._queue.put_nowait(entry)
+        except asyncio.QueueFull:
+            self.dropped += 1
+            _log.error("audit queue full; record dropped", extra={"event_type": "ERROR"})
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    async def start(self, store: AuditStore, spool_dir: Path, tasks: BackgroundTasks) -> None:
+        self._store = store
+        self._spool = AuditSpool(spool_dir)
+        await self._spool.open()
+        self._writer = tasks.spawn("audit.writer", self._run())
+
+    async def close(self, grace: float = 10.0) -> None:
+        """Drain the queue (to PostgreSQL or the spool), then stop the writer."""
+        if self._writer is not None and not self._writer.done():
+            await self._queue.put(_STOP)
+            try:
+                await asyncio.wait_for(asyncio.shield(self._writer), timeout=grace)
+            except TimeoutError:
+                self._writer.cancel()
+                _log.error("audit writer did not drain in %ss", grace)
+        if self._spool is not None:
+            await self._spool.close()
+
+    async def _run(self) -> None:
+        assert self._spool is not None
+        while True:
+            batch, stop = await self._next_batch()
+            await self._write(batch)
+            if stop:
+                return
+
+    async def _next_batch(self) -> tuple[list[AuditRecord], bool]:
+        assert self._spool is not None
+        try:
+            if self._spool.pending:
+                first = await asyncio.wait_for(self._queue.get(), self.retry_interval)
+            else:
+                first = await self._queue.get()
+        except TimeoutError:
+            return [], False  # nothing new: a chance to replay the spool
+        items = [first]
+        while len(items) < self.batch_size and not self._queue.empty():
+            items.append(self._queue.get_nowait())
+        stop = any(item is _STOP for item in items)
+        return [item for item in items if item is not _STOP], stop
+
+    async def _write(self, batch: list[AuditRecord]) -> None:
+        assert self._store is not None and self._spool is not None
+        batch = self._with_overflow_note(batch)
+        if self._spool.pending and not await self._replay():
+            if batch:
+                await self._spool.append(batch)
+            return
+        if not batch:
+            return
+        try:
+            self.written += await self._store.append(batch)
+        except WRITE_ERRORS as exc:
+            _log.warning("audit database unreachable (%s); spooling", type(exc).__name__)
+            await self._spool.append(batch)
+
+    async def _replay(self) -> bool:
+        """Write the spool to PostgreSQL in order; True when it is empty afterwards."""
+        assert self._store is not None and self._spool is not None
+        spooled = await self._spool.read()
+        try:
+            for start in range(0, len(spooled), self.batch_size):
+                self.written += await self._store.append(spooled[start : start + self.batch_size])
+        except WRITE_ERRORS:
+            return False
+        await self._spool.clear()
+        _log.log(logging.INFO, "replayed %s spooled audit records", len(spooled))
+        return True
+
+    def _with_overflow_note(self, batch: list[AuditRecord]) -> list[AuditRecord]:
+        if not self.dropped:
+            return batch
+        dropped, self.dropped = self.dropped, 0
+        note = AuditRecord(
+            category="SYSTEM",
+            action="audit.overflow",
+            result="dropped",
+            module=self.module,
+            version=self.version,
+            reason="audit queue full",
+            details={"dropped": dropped},
+        )
+        return [*batch, note]

@@ -1,0 +1,1 @@
+"""API keys: generation, keyed-hash storage, cached authentication and the admin API."""
