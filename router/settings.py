@@ -8,6 +8,8 @@ from pathlib import Path
 
 from flask_core.settings import EnvReader
 
+from .events.settings import EventSettings
+
 
 @dataclass(frozen=True)
 class RouterSettings:
@@ -26,6 +28,7 @@ class RouterSettings:
     rate_limit_user: str = "60/minute"
     lease_ttl_seconds: int = 30
     health_interval_seconds: int = 10
+    events: EventSettings = field(default_factory=EventSettings)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> RouterSettings:
@@ -49,4 +52,5 @@ class RouterSettings:
             health_interval_seconds=env.integer(
                 "ROUTER_HEALTH_INTERVAL_SECONDS", 10, minimum=1, maximum=3600
             ),
+            events=EventSettings.from_env(environ),
         )

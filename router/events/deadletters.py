@@ -1,0 +1,120 @@
+"""The dead-letter streams: events a module kept failing, listed and replayed by admins."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flask_core import errors
+
+from .models import GROUPS_KEY, deadletter_key, split_group_member, stream_key
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+# Move one dead letter back into its community stream, addressed to its module only, and drop
+# it from the dead-letter stream, atomically so two replays cannot both re-deliver it.
+_REPLAY = """
+local found = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
+if #found == 0 then return false end
+local fields, values = found[1][2], {}
+for i = 1, #fields, 2 do values[fields[i]] = fields[i + 1] end
+local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*',
+  'e', values['e'], 't', values['t'], 'to', values['m'])
+redis.call('XDEL', KEYS[1], ARGV[1])
+return id
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetterId:
+    """A dead letter's public id: ``{community}:{stream entry id}``."""
+
+    community: str
+    entry_id: str
+
+    def __str__(self) -> str:
+        return f"{self.community}:{self.entry_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> DeadLetterId:
+        community, _, entry_id = text.rpartition(":")
+        millis, _, sequence = entry_id.partition("-")
+        if not community or not millis.isdigit() or not sequence.isdigit():
+            raise errors.NotFound("No such dead letter.")
+        return cls(community, entry_id)
+
+
+class DeadLetters:
+    """Dead-letter streams, one per community."""
+
+    def __init__(self, redis: aioredis.Redis, *, maxlen: int, stream_maxlen: int) -> None:
+        self._redis = redis
+        self._maxlen = maxlen
+        self._stream_maxlen = stream_maxlen
+        self._replay = redis.register_script(_REPLAY)
+
+    async def bury(
+        self, community: str, entry_id: str, fields: dict[bytes, bytes], failure: dict[str, Any]
+    ) -> None:
+        """Dead-letter one stream entry for ``failure['module']`` and acknowledge it, atomically."""
+        record: dict[Any, Any] = {
+            "e": fields.get(b"e", b"{}"),
+            "t": fields.get(b"t", b""),
+            "m": failure["module"],
+            "attempts": failure["attempts"],
+            "error": failure["error"][:500],
+            "source_id": entry_id,
+            "failed_at": int(time.time() * 1000),
+        }
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(deadletter_key(community), record, maxlen=self._maxlen, approximate=True)
+            pipe.xack(stream_key(community), failure["module"], entry_id)
+            await pipe.execute()
+
+    async def communities(self) -> list[str]:
+        members = await self._redis.smembers(GROUPS_KEY)
+        return sorted({split_group_member(member)[1] for member in members})
+
+    async def list(
+        self, communities: Iterable[str], module_id: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """The newest dead letters of ``communities`` (optionally of one module), newest first."""
+        items: list[dict[str, Any]] = []
+        for community in communities:
+            rows: Any = await self._redis.xrevrange(deadletter_key(community), count=limit)
+            items.extend(_item(community, entry_id, fields) for entry_id, fields in rows)
+        if module_id is not None:
+            items = [item for item in items if item["module_id"] == module_id]
+        items.sort(key=lambda item: item["failed_at_ms"], reverse=True)
+        return items[:limit]
+
+    async def replay(self, dead_letter: DeadLetterId) -> str:
+        """Queue a dead letter for its module again; return the new stream entry id."""
+        new_id = await self._replay(
+            keys=[deadletter_key(dead_letter.community), stream_key(dead_letter.community)],
+            args=[dead_letter.entry_id, self._stream_maxlen],
+        )
+        if not new_id:
+            raise errors.NotFound("No such dead letter.")
+        return new_id.decode() if isinstance(new_id, bytes) else str(new_id)
+
+
+def _item(community: str, entry_id: bytes, fields: dict[bytes, bytes]) -> dict[str, Any]:
+
+    envelope = json.loads(fields.get(b"e", b"{}"))
+    return {
+        "id": f"{community}:{entry_id.decode()}",
+        "community_id": community,
+        "module_id": fields.get(b"m", b"").decode(),
+        "event_id": envelope.get("event_id"),
+        "type": fields.get(b"t", b"").decode(),
+        "attempts": int(fields.get(b"attempts", b"0")),
+        "last_error": fields.get(b"error", b"").decode(errors="replace"),
+        "source_id": fields.get(b"source_id", b"").decode(),
+        "failed_at_ms": int(fields.get(b"failed_at", b"0")),
+        "envelope": envelope,
+    }

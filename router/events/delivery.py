@@ -1,0 +1,242 @@
+"""Durable delivery to one module: read its consumer groups, push each event, ack on 2xx.
+
+Convention (push): ``POST {base_url}/events`` with the envelope as the JSON body and headers
+``X-Community-ID``, ``X-Event-ID`` and ``X-Request-ID`` (the event id). A 2xx acknowledges.
+A module that cannot be reached (no healthy instance, connection refused) is *down*: the event
+waits for it without using up attempts. A module that answers with anything else, or times out
+reading, *failed*: after ``max_attempts`` the event goes to the dead-letter stream. Events of a
+community are handled one at a time in stream order, so a module sees them in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from flask_core.logging import get_logger
+
+from .deadletters import DeadLetters
+from .directory import SubscriberDirectory
+from .lease import Lease
+from .models import GROUPS_KEY, split_group_member, stream_key
+from .settings import EventSettings
+from .store import UNREACHABLE
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+_log = get_logger("router.events.delivery")
+_READ_COUNT = 64
+
+
+class Outcome(enum.Enum):
+    DELIVERED = "delivered"
+    DOWN = "down"
+    FAILED = "failed"
+
+
+class LeaseLost(Exception):
+    """Another worker now delivers for this module; stop without acknowledging anything."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    community: str
+    entry_id: str
+    fields: dict[bytes, bytes] | None  # None: trimmed from the stream while pending
+
+    @property
+    def targets(self) -> set[str]:
+        raw = (self.fields or {}).get(b"to", b"")
+        return {name for name in raw.decode().split(",") if name}
+
+
+def backoff(step: int, settings: EventSettings) -> float:
+    return float(min(settings.retry_max_seconds, settings.retry_base_seconds * 2 ** max(0, step)))
+
+
+class ModuleDeliverer:
+    """Delivers every community stream of one module while holding that module's lease."""
+
+    def __init__(
+        self,
+        module_id: str,
+        *,
+        redis: aioredis.Redis,
+        http: httpx.AsyncClient,
+        directory: SubscriberDirectory,
+        deadletters: DeadLetters,
+        lease: Lease,
+        settings: EventSettings,
+    ) -> None:
+        self.module_id = module_id
+        self._redis = redis
+        self._http = http
+        self._directory = directory
+        self._deadletters = deadletters
+        self._lease = lease
+        self._settings = settings
+        self._claimed: set[str] = set()
+        self._lost = asyncio.Event()
+
+    @property
+    def consumer(self) -> str:
+        return self._lease.holder
+
+    async def run(self) -> None:
+        """Deliver until cancelled or the lease is lost; always give the lease back."""
+        keeper = asyncio.create_task(self._keep_lease(), name=f"lease:{self.module_id}")
+        try:
+            while not self._lost.is_set():
+                for entry in await self._next_batch():
+                    await self._deliver(entry)
+        except LeaseLost:
+            _log.warning("delivery lease for %s lost", self.module_id)
+        except UNREACHABLE as exc:
+            _log.warning("delivery for %s stopped: Redis unreachable (%s)", self.module_id, exc)
+        finally:
+            keeper.cancel()
+            await self._give_back()
+
+    async def _keep_lease(self) -> None:
+        interval = self._settings.lease_ttl_seconds / 3
+        try:
+            while await self._lease.renew():
+                await self._pause(interval)
+        except UNREACHABLE:
+            pass  # cannot prove we still hold it: stop, a later scan takes it again
+        self._lost.set()
+
+    async def _give_back(self) -> None:
+        with contextlib.suppress(*UNREACHABLE):  # it expires on its own
+            await self._lease.release()
+
+    async def _streams(self) -> dict[str, str]:
+        """``{stream key: community}`` of every group this module has."""
+        members = await self._redis.smembers(GROUPS_KEY)
+        pairs = (split_group_member(member) for member in members)
+        return {stream_key(c): c for module_id, c in pairs if module_id == self.module_id}
+
+    async def _next_batch(self) -> list[Entry]:
+        streams = await self._streams()
+        if not streams:
+            await self._pause(self._settings.scan_interval_seconds)
+            return []
+        claimed = await self._claim_pending(streams)
+        if claimed:
+            return claimed
+        reply: Any = await self._redis.xreadgroup(
+            self.module_id,
+            self.consumer,
+            {key: ">" for key in streams},
+            count=_READ_COUNT,
+            block=self._settings.block_ms,
+        )
+        return [
+            Entry(streams[key.decode()], entry_id.decode(), fields)
+            for key, rows in reply or []
+            for entry_id, fields in rows
+        ]
+
+    async def _claim_pending(self, streams: dict[str, str]) -> list[Entry]:
+        """Take over what a dead consumer of this module left unacknowledged (first sight)."""
+        entries: list[Entry] = []
+        for key, community in streams.items():
+            if key in self._claimed:
+                continue
+            self._claimed.add(key)
+            cursor: Any = "0-0"
+            while True:
+                reply: Any = await self._redis.xautoclaim(
+                    key, self.module_id, self.consumer, 0, cursor
+                )
+                cursor, rows = reply[0], reply[1]
+                entries.extend(Entry(community, i.decode(), f) for i, f in rows)
+                if cursor in (b"0-0", "0-0"):
+                    break
+        return entries
+
+    async def _deliver(self, entry: Entry) -> None:
+        if entry.fields is None or self.module_id not in entry.targets:
+            await self._ack(entry)
+            return
+        failures = downs = 0
+        while True:
+            if self._lost.is_set():
+                raise LeaseLost()
+            outcome, error = await self._attempt(entry)
+            if outcome is Outcome.DELIVERED:
+                await self._ack(entry)
+                return
+            if outcome is Outcome.DOWN:
+                downs += 1
+                await self._pause(backoff(downs - 1, self._settings))
+                continue
+            failures += 1
+            if failures >= self._settings.max_attempts:
+                await self._bury(entry, failures, error)
+                return
+            await self._pause(backoff(failures - 1, self._settings))
+
+    async def _attempt(self, entry: Entry) -> tuple[Outcome, str]:
+        base_url = await self._directory.endpoint(self.module_id)
+        if base_url is None:
+            return Outcome.DOWN, "no healthy instance"
+        assert entry.fields is not None
+        body = entry.fields.get(b"e", b"{}")
+        event_id = _event_id(body)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Community-ID": entry.community,
+            "X-Event-ID": event_id,
+            "X-Request-ID": event_id,
+        }
+        try:
+            response = await self._http.post(
+                f"{base_url.rstrip('/')}/events",
+                content=body,
+                headers=headers,
+                timeout=self._settings.delivery_timeout_seconds,
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            return Outcome.DOWN, f"unreachable: {type(exc).__name__}"
+        except httpx.HTTPError as exc:
+            return Outcome.FAILED, f"{type(exc).__name__}"
+        if 200 <= response.status_code < 300:
+            return Outcome.DELIVERED, ""
+        return Outcome.FAILED, f"HTTP {response.status_code}"
+
+    async def _ack(self, entry: Entry) -> None:
+        await self._redis.xack(stream_key(entry.community), self.module_id, entry.entry_id)
+
+    async def _bury(self, entry: Entry, attempts: int, error: str) -> None:
+        assert entry.fields is not None
+        failure = {"module": self.module_id, "attempts": attempts, "error": error}
+        await self._deadletters.bury(entry.community, entry.entry_id, entry.fields, failure)
+        _log.warning(
+            "event dead-lettered for %s after %d attempts: %s",
+            self.module_id,
+            attempts,
+            error,
+            extra={"event_type": "SYSTEM", "community": entry.community},
+        )
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep, waking early when the lease is lost."""
+        try:
+            await asyncio.wait_for(self._lost.wait(), timeout=seconds)
+        except TimeoutError:
+            return
+
+
+def _event_id(body: bytes) -> str:
+    try:
+        return str(json.loads(body).get("event_id") or "")
+    except (ValueError, AttributeError):
+        return ""

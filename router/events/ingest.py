@@ -1,0 +1,108 @@
+"""Accept events: dedup, durable append and publish in Redis, or the local spool when Redis is
+unreachable, then chat-command routing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from flask_core.logging import get_logger
+
+from .commands import CommandRouter
+from .directory import SubscriberDirectory
+from .models import Envelope, build_envelope
+from .recent import RecentIds
+from .spool import EventSpool
+from .store import UNREACHABLE, EventStore
+
+_log = get_logger("router.events.ingest")
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    envelope: Envelope
+    duplicate: bool
+    command: dict[str, Any] | None = None
+
+    def body(self) -> dict[str, Any]:
+        if self.duplicate:
+            return {"event_id": self.envelope.event_id, "duplicate": True}
+        return {"event_id": self.envelope.event_id, "duplicate": False, "command": self.command}
+
+
+class EventIngest:
+    """The one path every accepted event takes."""
+
+    def __init__(
+        self,
+        *,
+        store: EventStore,
+        spool: EventSpool,
+        recent: RecentIds,
+        directory: SubscriberDirectory,
+        commands: CommandRouter,
+    ) -> None:
+        self._store = store
+        self._spool = spool
+        self._recent = recent
+        self._directory = directory
+        self._commands = commands
+        self.spooled = 0
+
+    async def ingest(
+        self,
+        events: Sequence[dict[str, Any]],
+        community: str,
+        source: str,
+        correlation_id: str | None = None,
+    ) -> list[Accepted]:
+        """Accept validated events in order; chat commands run once their event is safe."""
+        results = []
+        for event in events:
+            envelope = build_envelope(event, community, source)
+            fresh = await self._accept(envelope)
+            command = await self._commands.route(envelope, correlation_id) if fresh else None
+            results.append(Accepted(envelope, not fresh, command))
+        return results
+
+    async def _accept(self, envelope: Envelope) -> bool:
+        if self._spool.pending:  # queue behind what is spooled, so order per community holds
+            return await self._spool_one(envelope)
+        try:
+            subscribers = await self._directory.subscribers(envelope.type)
+            fresh = await self._store.accept(envelope, subscribers)
+        except UNREACHABLE as exc:
+            _log.warning("Redis unreachable, spooling events (%s)", type(exc).__name__)
+            return await self._spool_one(envelope)
+        if fresh:
+            self._recent.remember(envelope.community_id, envelope.event_id)
+        return fresh
+
+    async def _spool_one(self, envelope: Envelope) -> bool:
+        # Without Redis, dedup falls back to this process's memory of recent ids; the SET NX
+        # at replay still stops a second publish of an id another worker accepted.
+        if self._recent.seen(envelope.community_id, envelope.event_id):
+            return False
+        self._recent.remember(envelope.community_id, envelope.event_id)
+        await self._spool.append([envelope])
+        self.spooled += 1
+        return True
+
+    async def replay(self, envelope: Envelope) -> None:
+        """Publish one spooled envelope; raises while Redis is still unreachable."""
+        subscribers = await self._directory.subscribers(envelope.type)
+        await self._store.accept(envelope, subscribers)
+
+    async def flush_spool_forever(self, interval: float) -> None:
+        """Replay the spool, in order, whenever Redis answers again."""
+        while True:
+            await asyncio.sleep(interval)
+            if not self._spool.pending:
+                continue
+            try:
+                replayed = await self._spool.drain(self.replay)
+            except UNREACHABLE:
+                continue
+            _log.info("replayed %d spooled event(s)", replayed, extra={"event_type": "SYSTEM"})

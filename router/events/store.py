@@ -1,0 +1,66 @@
+"""The Redis side of ingest: dedup, durable append and live publish in one atomic script."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from flask_core.api import dumps
+
+from .models import GROUPS_KEY, Envelope, dedup_key, event_channel, stream_key
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+# Errors that mean "Redis is not there right now" (spool), as opposed to a bug (raise).
+UNREACHABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, TimeoutError)
+
+# KEYS: seen key, stream, groups set. ARGV: ttl, channel, envelope, maxlen, community, type,
+# then the ids of the modules subscribed to the type. The dedup SET NX EX gates everything, so a
+# duplicate can never append or publish; a module's group is created on its first event, just
+# before that event, so it starts exactly where its subscription began.
+_ACCEPT = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+local targets = {}
+for i = 7, #ARGV do
+  if redis.call('SADD', KEYS[3], ARGV[i] .. '|' .. ARGV[5]) == 1 then
+    redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[i], '$', 'MKSTREAM')
+  end
+  targets[#targets + 1] = ARGV[i]
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*',
+  'e', ARGV[3], 't', ARGV[6], 'to', table.concat(targets, ','))
+redis.call('PUBLISH', ARGV[2], ARGV[3])
+return 1
+"""
+
+
+class EventStore:
+    """Accept envelopes into Redis and publish responses."""
+
+    def __init__(self, redis: aioredis.Redis, *, dedup_ttl: int, stream_maxlen: int) -> None:
+        self._redis = redis
+        self._accept = redis.register_script(_ACCEPT)
+        self._dedup_ttl = dedup_ttl
+        self._maxlen = stream_maxlen
+
+    async def accept(self, envelope: Envelope, subscribers: Sequence[str]) -> bool:
+        """Record, append and publish ``envelope`` once; False when its id was already seen."""
+        community = envelope.community_id
+        keys = [dedup_key(community, envelope.event_id), stream_key(community), GROUPS_KEY]
+        args: list[Any] = [
+            self._dedup_ttl,
+            event_channel(community, envelope.type),
+            envelope.to_json(),
+            self._maxlen,
+            community,
+            envelope.type,
+            *sorted(set(subscribers)),
+        ]
+        return bool(await self._accept(keys=keys, args=args))
+
+    async def publish(self, channel: str, message: dict[str, Any]) -> int:
+        return int(await self._redis.publish(channel, dumps(message)))

@@ -1,0 +1,104 @@
+"""Start one deliverer per module somewhere in the fleet: whichever worker takes its lease."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from typing import TYPE_CHECKING
+
+import httpx
+
+from flask_core.logging import get_logger
+
+from .deadletters import DeadLetters
+from .delivery import ModuleDeliverer
+from .directory import SubscriberDirectory
+from .lease import Lease
+from .models import GROUPS_KEY, split_group_member
+from .settings import EventSettings
+from .store import UNREACHABLE
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+_log = get_logger("router.events.supervisor")
+
+
+def lease_key(module_id: str) -> str:
+    return f"rh:events:lease:{module_id}"
+
+
+class DeliverySupervisor:
+    """Scan for modules with consumer groups and run the deliverers whose lease we win."""
+
+    def __init__(
+        self,
+        *,
+        redis: aioredis.Redis,
+        http: httpx.AsyncClient,
+        directory: SubscriberDirectory,
+        deadletters: DeadLetters,
+        settings: EventSettings,
+    ) -> None:
+        self._redis = redis
+        self._http = http
+        self._directory = directory
+        self._deadletters = deadletters
+        self._settings = settings
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._running: dict[str, asyncio.Task[None]] = {}
+
+    async def run(self) -> None:
+        """Scan forever; Redis outages only pause the scan."""
+        while True:
+            try:
+                await self._scan()
+            except UNREACHABLE as exc:
+                _log.warning("delivery scan paused: Redis unreachable (%s)", type(exc).__name__)
+            await asyncio.sleep(self._settings.scan_interval_seconds)
+
+    async def _scan(self) -> None:
+        for module_id, task in list(self._running.items()):
+            if task.done():
+                del self._running[module_id]
+                if not task.cancelled() and task.exception() is not None:
+                    _log.error("deliverer for %s failed", module_id, exc_info=task.exception())
+        members = await self._redis.smembers(GROUPS_KEY)
+        modules = {split_group_member(member)[0] for member in members}
+        for module_id in sorted(modules - set(self._running)):
+            lease = Lease(
+                self._redis,
+                lease_key(module_id),
+                self.holder,
+                int(self._settings.lease_ttl_seconds * 1000),
+            )
+            if await lease.acquire():
+                deliverer = self._deliverer(module_id, lease)
+                self._running[module_id] = asyncio.create_task(
+                    deliverer.run(), name=f"deliver:{module_id}"
+                )
+
+    def _deliverer(self, module_id: str, lease: Lease) -> ModuleDeliverer:
+        return ModuleDeliverer(
+            module_id,
+            redis=self._redis,
+            http=self._http,
+            directory=self._directory,
+            deadletters=self._deadletters,
+            lease=lease,
+            settings=self._settings,
+        )
+
+    @property
+    def modules(self) -> list[str]:
+        return sorted(m for m, task in self._running.items() if not task.done())
+
+    async def close(self) -> None:
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+        self._running.clear()
