@@ -1,4 +1,4 @@
-"""The router's command line: ``serve`` (the default)."""
+"""The router's command line: ``serve`` (the default) and ``hub``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m router", description="Router Hub router")
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the router (default)")
+    commands.add_parser("hub", help="run the router and every module (make run)")
     return parser
 
 
@@ -36,4 +37,10 @@ def _serve(settings: RouterSettings, args: Any) -> int:
     return serve(settings)
 
 
-_COMMANDS = {"serve": _serve}
+def _hub(settings: RouterSettings, args: Any) -> int:
+    from .hub import run_hub
+
+    return run_hub(settings)
+
+
+_COMMANDS = {"serve": _serve, "hub": _hub}
