@@ -8,8 +8,11 @@ from flask_core.api import install_request_plumbing
 from flask_core.auth import check_guards
 from flask_core.metrics import RequestMetrics
 
+from .audit.views import blueprint as audit_blueprint
+from .communities.views import blueprint as communities_blueprint
 from .health.views import blueprint as health_blueprint
 from .keys.access import install_access_control
+from .keys.views import blueprint as keys_blueprint
 from .settings import RouterSettings
 from .state import RouterState
 
@@ -26,6 +29,9 @@ def create_app(settings: RouterSettings) -> Quart:
     install_access_control(app, state)
 
     app.register_blueprint(health_blueprint)
+    app.register_blueprint(keys_blueprint)
+    app.register_blueprint(communities_blueprint)
+    app.register_blueprint(audit_blueprint)
 
     @app.before_serving
     async def _open() -> None:

@@ -26,8 +26,9 @@ def _action() -> str:
     return f"{request.method} {route_label()}"
 
 
-async def audit_denial(category: str, reason: str, principal: Principal | None) -> None:
-    """Record an AUTH or AUTHZ denial (never the key itself)."""
+def record_denial(category: str, reason: str, principal: Principal | None) -> None:
+    """Record an AUTH or AUTHZ denial of the current request (never the key itself)."""
+    g.deny_reason = reason
     router_state().audit.record(
         category,
         _action(),
@@ -37,6 +38,11 @@ async def audit_denial(category: str, reason: str, principal: Principal | None) 
         reason=reason,
         details={"method": request.method, "path": request.path, "remote": request.remote_addr},
     )
+
+
+async def audit_denial(category: str, reason: str, principal: Principal | None) -> None:
+    """The ``on_denied`` hook of ``flask_core.auth.install_auth``."""
+    record_denial(category, reason, principal)
 
 
 def note_audit(community: str | None = None, **details: Any) -> None:
@@ -52,7 +58,7 @@ def _is_audited_change(status: int) -> bool:
         request.method in MUTATING_METHODS
         and rule.startswith(AUDITED_PREFIXES)
         and not rule.endswith(NOT_AUDITED_SUFFIXES)
-        and status not in (401, 403)  # already recorded by the denial hook
+        and not g.get("deny_reason")  # already recorded as a denial
     )
 
 

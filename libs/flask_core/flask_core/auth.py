@@ -48,6 +48,8 @@ class Principal:
 class Guard:
     roles: frozenset[str] | None  # None: public
     scoped: bool = False
+    # X-Community-ID may be sent; when it is, it must lie in scope and narrows the request.
+    optional_scope: bool = False
 
     @property
     def is_public(self) -> bool:
@@ -64,12 +66,14 @@ class Authenticator(Protocol):
 DenialHook = Callable[[str, str, Principal | None], Awaitable[None]]
 
 
-def _make_guard(roles: Iterable[str], scoped: bool) -> Guard:
+def _make_guard(roles: Iterable[str], scoped: bool, optional_scope: bool = False) -> Guard:
     wanted = frozenset(roles)
     unknown = wanted - set(ROLES)
     if not wanted or unknown:
         raise ValueError(f"a guard needs known roles, got {sorted(wanted)}")
-    return Guard(roles=wanted, scoped=scoped)
+    if scoped and optional_scope:
+        raise ValueError("a guard is scoped or optionally scoped, not both")
+    return Guard(roles=wanted, scoped=scoped, optional_scope=optional_scope)
 
 
 def public(view: F) -> F:
@@ -78,9 +82,11 @@ def public(view: F) -> F:
     return view
 
 
-def require_api_key(*roles: str, scoped: bool = False) -> Callable[[F], F]:
+def require_api_key(
+    *roles: str, scoped: bool = False, optional_scope: bool = False
+) -> Callable[[F], F]:
     """Declare that a route needs a key with one of ``roles`` (and X-Community-ID if scoped)."""
-    guard = _make_guard(roles, scoped)
+    guard = _make_guard(roles, scoped, optional_scope)
 
     def decorate(view: F) -> F:
         view.__guard__ = guard  # type: ignore[attr-defined]
@@ -89,9 +95,13 @@ def require_api_key(*roles: str, scoped: bool = False) -> Callable[[F], F]:
     return decorate
 
 
-def guard_blueprint(blueprint: Blueprint, *roles: str, scoped: bool = False) -> None:
+def guard_blueprint(
+    blueprint: Blueprint, *roles: str, scoped: bool = False, optional_scope: bool = False
+) -> None:
     """Give every route of ``blueprint`` that declares nothing itself this guard."""
-    blueprint.default_guard = _make_guard(roles, scoped)  # type: ignore[attr-defined]
+    blueprint.default_guard = _make_guard(  # type: ignore[attr-defined]
+        roles, scoped, optional_scope
+    )
 
 
 def guard_of(app: Quart, endpoint: str) -> Guard | None:
@@ -155,8 +165,14 @@ def install_auth(app: Quart, authenticator: Authenticator, on_denied: DenialHook
         if principal.role not in guard.roles:
             await deny("AUTHZ", f"role {principal.role} not allowed", principal)
             raise errors.Forbidden()
-        if guard.scoped:
+        if guard.scoped or (guard.optional_scope and request.headers.get(COMMUNITY_HEADER)):
             await _resolve_community(principal, deny)
+
+
+def current_community_or_none() -> str | None:
+    """The resolved community of an optionally scoped request, None when none was sent."""
+    community: str | None = g.get("community")
+    return community
 
 
 async def _resolve_community(principal: Principal, deny: DenialHook) -> None:

@@ -38,12 +38,12 @@ def _operation(app: Quart, endpoint: str, path_params: list[str], method: str) -
     if guard is not None and not guard.is_public:
         operation["security"] = [{"ApiKey": []}]
         operation["x-roles"] = sorted(guard.roles or ())
-        if guard.scoped:
+        if guard.scoped or guard.optional_scope:
             parameters.append(
                 {
                     "name": COMMUNITY_HEADER,
                     "in": "header",
-                    "required": True,
+                    "required": guard.scoped,
                     "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
                 }
             )

@@ -1,0 +1,1 @@
+"""Communities and the platform channels that map to them (SPEC §8)."""

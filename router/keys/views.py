@@ -1,0 +1,78 @@
+"""The key admin API (SPEC §9)."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response
+
+from flask_core import errors
+from flask_core.api import create_response, read_json
+from flask_core.auth import guard_blueprint
+from flask_core.validation import validate_input
+
+from ..audit.hooks import note_audit
+from ..scope import AdminScope, forbid
+from ..state import router_state
+from .models import ApiKey
+from .schemas import CREATE_KEY, ROTATE_KEY, new_key_from
+
+blueprint = Blueprint("admin_keys", __name__, url_prefix="/api/v1/admin/keys")
+guard_blueprint(blueprint, "admin", optional_scope=True)
+
+
+def _note(key: ApiKey, **details: object) -> None:
+    community = None if key.is_global else key.communities[0]
+    note_audit(community, key_id=key.id, key_prefix=key.prefix, role=key.role, **details)
+
+
+async def _visible_key(key_id: str) -> ApiKey:
+    key = await router_state().keys.store.get(key_id)
+    if key is None or not AdminScope.current().covers(key.communities):
+        raise errors.NotFound("No such key.")
+    return key
+
+
+@blueprint.post("")
+async def create_key() -> Response:
+    """Mint a key; the secret is in this response only."""
+    new = new_key_from(validate_input(await read_json(), CREATE_KEY))
+    scope = AdminScope.current()
+    if new.role == "admin" and not scope.principal.is_global:
+        forbid("a community-scoped admin cannot mint admin keys")
+    if not scope.covers(new.communities):
+        forbid("key scope outside the admin's communities")
+    key, plaintext = await router_state().keys.create(new)
+    _note(key, name=key.name)
+    return create_response({**key.public(), "key": plaintext}, status=201)
+
+
+@blueprint.get("")
+async def list_keys() -> Response:
+    """The keys this admin manages."""
+    scope = AdminScope.current()
+    keys = await router_state().keys.store.list(scope.communities)
+    return create_response({"items": [key.public() for key in keys]})
+
+
+@blueprint.get("/<key_id>")
+async def show_key(key_id: str) -> Response:
+    """One key (never its secret or hash)."""
+    return create_response((await _visible_key(key_id)).public())
+
+
+@blueprint.post("/<key_id>/rotate")
+async def rotate_key(key_id: str) -> Response:
+    """Replace a key; the old one keeps working for ``grace_seconds``."""
+    body = validate_input((await read_json(required=False)) or {}, ROTATE_KEY)
+    await _visible_key(key_id)
+    retired, new, plaintext = await router_state().keys.rotate(key_id, body["grace_seconds"])
+    _note(new, replaces=retired.id, grace_seconds=body["grace_seconds"])
+    return create_response({**new.public(), "key": plaintext, "replaces": retired.id}, status=201)
+
+
+@blueprint.delete("/<key_id>")
+async def revoke_key(key_id: str) -> Response:
+    """Revoke a key; every worker and replica rejects it within a second."""
+    key = await _visible_key(key_id)
+    await router_state().keys.revoke(key_id)
+    _note(key)
+    return create_response(None, status=204)
