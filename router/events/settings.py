@@ -35,7 +35,7 @@ class EventSettings:
             retry_max_seconds=env.number("ROUTER_EVENTS_RETRY_MAX_SECONDS", 30.0, minimum=0.01),
             lease_ttl_seconds=env.number("ROUTER_EVENTS_LEASE_TTL_SECONDS", 10.0, minimum=0.5),
             scan_interval_seconds=env.number("ROUTER_EVENTS_SCAN_SECONDS", 1.0, minimum=0.01),
-            block_ms=env.integer("ROUTER_EVENTS_BLOCK_MS", 1000, minimum=1, maximum=60_000),
+            block_ms=env.integer("ROUTER_EVENTS_BLOCK_MS", 1000, minimum=1, maximum=4000),
             delivery_timeout_seconds=env.number(
                 "ROUTER_EVENTS_DELIVERY_TIMEOUT_SECONDS", 5.0, minimum=0.1
             ),

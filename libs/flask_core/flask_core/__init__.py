@@ -11,6 +11,7 @@ __all__ = [
     "database",
     "embedded",
     "errors",
+    "events",
     "logging",
     "metrics",
     "openapi",
