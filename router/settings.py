@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask_core.breaker import BreakerPolicy
 from flask_core.settings import EnvReader
 
 from .events.settings import EventSettings
@@ -28,6 +29,9 @@ class RouterSettings:
     rate_limit_user: str = "60/minute"
     lease_ttl_seconds: int = 30
     health_interval_seconds: int = 10
+    health_timeout_seconds: float = 2.0
+    health_failures_to_down: int = 3
+    breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     events: EventSettings = field(default_factory=EventSettings)
 
     @classmethod

@@ -17,11 +17,18 @@ from flask_core.tasks import BackgroundTasks
 from . import __version__
 from .audit.store import AuditStore
 from .audit.trail import AuditTrail
+from .events.service import EventService
+from .events.wiring import open_events
 from .keys.service import KeyService
+from .routing.setup import Routing
 from .settings import RouterSettings
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
+
+    from .ratelimits.limits import RouterLimits
+    from .registry.live import Registry
+    from .routing.dispatch import Dispatcher
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -35,6 +42,8 @@ class RouterState:
     tasks: BackgroundTasks = field(default_factory=BackgroundTasks)
     audit: AuditTrail = field(default_factory=lambda: AuditTrail("router", __version__))
     _keys: KeyService | None = None
+    _routing: Routing | None = None
+    _events: EventService | None = None
     _dal: AsyncDAL | None = None
     _redis: aioredis.Redis | None = None
     _http: httpx.AsyncClient | None = None
@@ -48,6 +57,28 @@ class RouterState:
     def keys(self) -> KeyService:
         assert self._keys is not None, "the key service is opened by the app's lifespan"
         return self._keys
+
+    @property
+    def routing(self) -> Routing:
+        assert self._routing is not None, "routing is opened by the app's lifespan"
+        return self._routing
+
+    @property
+    def registry(self) -> Registry:
+        return self.routing.registry
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self.routing.dispatcher
+
+    @property
+    def limits(self) -> RouterLimits:
+        return self.routing.limits
+
+    @property
+    def events(self) -> EventService:
+        assert self._events is not None, "events are opened by the app's lifespan"
+        return self._events
 
     @property
     def redis(self) -> aioredis.Redis:
@@ -72,12 +103,18 @@ class RouterState:
         )
         await self.audit.start(AuditStore(self._dal), self.settings.data_dir / "spool", self.tasks)
         self._keys = await KeyService.open(self._dal, self._redis, self.settings, self.tasks)
+        self._routing = await Routing.open(
+            self.settings, self._dal, self._redis, self._http, self.audit, self.tasks
+        )
+        self._events = await open_events(self)
 
     async def close(self) -> None:
         await self.audit.close()  # drain before the writer's resources go away
         if self._keys is not None:
             await self._keys.close()
         await self.tasks.close()
+        if self._events is not None:
+            await self._events.close()
         if self._http is not None:
             await self._http.aclose()
         if self._redis is not None:

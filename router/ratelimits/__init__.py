@@ -1,0 +1,1 @@
+"""Rate limits per key, community and (community, user) (SPEC §6)."""

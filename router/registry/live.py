@@ -1,0 +1,221 @@
+"""The registry as every worker sees it: an in-memory snapshot kept fresh through Redis.
+
+PostgreSQL is the record; the hot path only reads the snapshot. A change bumps a version
+counter in Redis and is announced on ``registry.changed``, so other workers and replicas reload
+at once; a one-second poll of the version, the leases and the health states catches anything a
+lost message missed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from flask_core.logging import get_logger
+from flask_core.tasks import BackgroundTasks
+
+from .models import ActionRoute, CommandRoute, InstanceView, ModuleView
+from .store import RegistryStore
+
+REGISTRY_CHANNEL = "registry.changed"
+BREAKER_CHANNEL = "system.breaker"
+VERSION_KEY = "registry:version"
+LEASES_KEY = "registry:leases"
+HEALTH_KEY = "registry:health"
+
+_log = get_logger("router.registry")
+MessageHandler = Callable[[dict[str, Any]], None]
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+class Registry:
+    """Snapshot of modules, instances, action and command routes; refreshed, never queried."""
+
+    def __init__(
+        self, store: RegistryStore, redis: aioredis.Redis, *, poll_seconds: float = 1.0
+    ) -> None:
+        self.store = store
+        self._redis = redis
+        self._poll_seconds = poll_seconds
+        self._modules: dict[str, ModuleView] = {}
+        self._actions: dict[str, ActionRoute] = {}
+        self._commands: dict[str, CommandRoute] = {}
+        self._version: int | None = None
+        self._reload_lock = asyncio.Lock()
+        self._breaker_handlers: list[MessageHandler] = []
+
+    # -- hot path -------------------------------------------------------------------------
+
+    def action(self, action_id: str) -> ActionRoute | None:
+        return self._actions.get(action_id)
+
+    def command(self, name: str) -> CommandRoute | None:
+        return self._commands.get(name.lower())
+
+    def module(self, module_id: str) -> ModuleView | None:
+        return self._modules.get(module_id)
+
+    def modules(self) -> list[ModuleView]:
+        return list(self._modules.values())
+
+    def instances(self) -> Iterable[InstanceView]:
+        for module in self._modules.values():
+            yield from module.instances
+
+    async def subscribers(self, event_type: str) -> list[ModuleView]:
+        """Modules that subscribed to ``event_type`` (or to ``*``)."""
+        return [m for m in self._modules.values() if m.subscribes_to(event_type)]
+
+    def on_breaker_message(self, handler: MessageHandler) -> None:
+        self._breaker_handlers.append(handler)
+
+    # -- refresh --------------------------------------------------------------------------
+
+    async def start(self, tasks: BackgroundTasks) -> None:
+        await self.reload()
+        tasks.spawn("registry.listen", self._listen())
+        tasks.spawn("registry.poll", self._poll())
+
+    async def reload(self) -> None:
+        """Rebuild the snapshot from PostgreSQL, then apply the shared leases and health."""
+        async with self._reload_lock:
+            version = await self._shared_version()
+            modules = await self.store.load()
+            self._install(modules)
+            self._version = version
+        await self._apply_shared_state()
+
+    def _install(self, modules: list[ModuleView]) -> None:
+        actions: dict[str, ActionRoute] = {}
+        commands: dict[str, CommandRoute] = {}
+        for module in modules:
+            for action in module.actions:
+                actions[action["id"]] = ActionRoute(
+                    action["id"], module.module_id, action["path"], int(action["timeout_ms"])
+                )
+            for command in module.commands:
+                commands[command["name"]] = CommandRoute(
+                    command["name"], command["action"], module.module_id
+                )
+        self._modules = {module.module_id: module for module in modules}
+        self._actions, self._commands = actions, commands
+
+    async def _shared_version(self) -> int | None:
+        try:
+            raw = await self._redis.get(VERSION_KEY)
+        except (RedisError, OSError):
+            return None
+        return int(raw) if raw is not None else 0
+
+    async def _apply_shared_state(self) -> None:
+        try:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.hgetall(LEASES_KEY)
+                pipe.hgetall(HEALTH_KEY)
+                leases, health = await pipe.execute()
+        except (RedisError, OSError):
+            return
+        lease_at = {_text(k): float(v) for k, v in leases.items()}
+        down = {_text(k) for k, v in health.items() if _text(v) == "down"}
+        for instance in self.instances():
+            name = instance.breaker_name
+            if name in lease_at:
+                moment = datetime.fromtimestamp(lease_at[name], UTC)
+                instance.lease_expires_at = max(instance.lease_expires_at, moment)
+            instance.healthy = name not in down
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_seconds)
+            version = await self._shared_version()
+            if version is not None and version != self._version:
+                await self._reload_logged()
+            else:
+                await self._apply_shared_state()
+
+    async def _reload_logged(self) -> None:
+        try:
+            await self.reload()
+        except Exception as error:  # keep serving from the last snapshot
+            _log.warning("registry reload failed: %r", error, extra={"event_type": "ERROR"})
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                await self._listen_once()
+            except (RedisError, OSError) as error:
+                _log.warning(
+                    "registry listener lost Redis: %r", error, extra={"event_type": "SYSTEM"}
+                )
+                await asyncio.sleep(1.0)
+
+    async def _listen_once(self) -> None:
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        try:
+            await pubsub.subscribe(REGISTRY_CHANNEL, BREAKER_CHANNEL)
+            await self._reload_logged()  # whatever changed while we were not listening
+            async for message in pubsub.listen():
+                await self._handle(_text(message["channel"]), message["data"])
+        finally:
+            await pubsub.aclose()
+
+    async def _handle(self, channel: str, data: Any) -> None:
+        try:
+            body = json.loads(data)
+        except (TypeError, ValueError):
+            return
+        if channel == BREAKER_CHANNEL:
+            for handler in self._breaker_handlers:
+                handler(body)
+        elif body.get("kind") == "registry" and body.get("version") != self._version:
+            await self._reload_logged()
+        elif body.get("kind") == "health":
+            await self._apply_shared_state()
+
+    # -- announcing changes ---------------------------------------------------------------
+
+    async def changed(self) -> None:
+        """Announce a registry change to every worker, then reload this one."""
+        try:
+            version = await self._redis.incr(VERSION_KEY)
+            await self._redis.publish(
+                REGISTRY_CHANNEL, json.dumps({"kind": "registry", "version": version})
+            )
+        except (RedisError, OSError) as error:
+            _log.warning("registry change not announced: %r", error, extra={"event_type": "ERROR"})
+        await self.reload()
+
+    async def lease_renewed(self, module_id: str, instance_id: str, expires: datetime) -> None:
+        name = f"{module_id}/{instance_id}"
+        # If Redis is away, PostgreSQL still holds the lease; other workers see it on reload.
+        with contextlib.suppress(RedisError, OSError):
+            await self._redis.hset(LEASES_KEY, name, str(expires.timestamp()))
+        for instance in self.instances():
+            if instance.breaker_name == name:
+                instance.lease_expires_at = max(instance.lease_expires_at, expires)
+
+    async def instance_registered(self, module_id: str, instance_id: str) -> None:
+        """A (re-)registered instance starts healthy: it has just shown it is alive."""
+        name = f"{module_id}/{instance_id}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(HEALTH_KEY, name)
+            pipe.hdel(LEASES_KEY, name)
+            pipe.delete(f"registry:health:failures:{name}")
+            await pipe.execute()
+
+    async def instance_removed(self, module_id: str, instance_id: str) -> None:
+        name = f"{module_id}/{instance_id}"
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(HEALTH_KEY, name)
+            pipe.hdel(LEASES_KEY, name)
+            await pipe.execute()

@@ -1,0 +1,156 @@
+"""Active health checks: each instance probed once per interval by one router process.
+
+A Redis lock per instance and interval picks the prober among every worker and replica; the
+verdict (down after repeated failures, up again on the first success) lives in Redis and is
+announced, so every snapshot agrees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from typing import Any, Protocol
+
+import httpx
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from flask_core.logging import get_logger
+
+from .live import HEALTH_KEY, REGISTRY_CHANNEL, Registry
+from .models import InstanceView
+
+_log = get_logger("router.registry.prober")
+
+_VERDICT = """
+local name, ok, threshold, channel = ARGV[1], ARGV[2] == '1', tonumber(ARGV[3]), ARGV[4]
+local previous = redis.call('HGET', KEYS[1], name)
+if ok then
+  redis.call('DEL', KEYS[2])
+  if previous == 'down' then
+    redis.call('HDEL', KEYS[1], name)
+    redis.call('PUBLISH', channel, cjson.encode({kind = 'health', instance = name, healthy = true}))
+    return 'up'
+  end
+  return ''
+end
+local failures = redis.call('INCR', KEYS[2])
+redis.call('PEXPIRE', KEYS[2], 3600000)
+if failures >= threshold and previous ~= 'down' then
+  redis.call('HSET', KEYS[1], name, 'down')
+  redis.call('PUBLISH', channel, cjson.encode({kind = 'health', instance = name, healthy = false}))
+  return 'down'
+end
+return ''
+"""
+
+
+class AuditSink(Protocol):
+    def record(
+        self,
+        category: str,
+        action: str,
+        result: str,
+        *,
+        community: str | None = None,
+        user: str | None = None,
+        reason: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None: ...
+
+
+class HealthProber:
+    """Probes ``{base_url}{health_check}`` of every leased instance each interval."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        redis: aioredis.Redis,
+        http: httpx.AsyncClient,
+        audit: AuditSink,
+        *,
+        interval_seconds: float,
+        timeout_seconds: float,
+        failures_to_down: int,
+        reap_after_seconds: float,
+    ) -> None:
+        self._registry = registry
+        self._redis = redis
+        self._http = http
+        self._audit = audit
+        self._interval = interval_seconds
+        self._timeout = min(timeout_seconds, interval_seconds)
+        self._failures_to_down = failures_to_down
+        self._reap_after = reap_after_seconds
+        self._verdict = redis.register_script(_VERDICT)
+        self._token = f"{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.probe_all()
+                await self._reap()
+            except (RedisError, OSError) as error:
+                _log.warning("health checks skipped: %r", error, extra={"event_type": "SYSTEM"})
+            await asyncio.sleep(self._interval)
+
+    async def probe_all(self) -> None:
+        leased = [i for i in self._registry.instances() if i.leased]
+        await asyncio.gather(*(self._probe(instance) for instance in leased))
+
+    async def _claim(self, name: str) -> bool:
+        """Whether this process probes ``name`` in this interval."""
+        lock_ms = max(1, int(self._interval * 900))
+        return bool(await self._redis.set(name, self._token, nx=True, px=lock_ms))
+
+    async def _probe(self, instance: InstanceView) -> None:
+        if not await self._claim(f"registry:health:lock:{instance.breaker_name}"):
+            return
+        ok = await self._check(instance)
+        verdict = await self._verdict(
+            keys=[HEALTH_KEY, f"registry:health:failures:{instance.breaker_name}"],
+            args=[instance.breaker_name, int(ok), self._failures_to_down, REGISTRY_CHANNEL],
+        )
+        verdict = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
+        if verdict:
+            instance.healthy = verdict == "up"
+            self._report(instance, verdict)
+
+    async def _check(self, instance: InstanceView) -> bool:
+        try:
+            response = await self._http.get(
+                f"{instance.base_url}{instance.health_check}", timeout=self._timeout
+            )
+        except httpx.HTTPError:
+            return False
+        if response.status_code != 200:
+            return False
+        try:
+            body = response.json()
+        except ValueError:
+            return False
+        return not isinstance(body, dict) or body.get("status") != "unhealthy"
+
+    def _report(self, instance: InstanceView, verdict: str) -> None:
+        details = {"module_id": instance.module_id, "instance_id": instance.instance_id}
+        _log.warning(
+            "instance %s is %s",
+            instance.breaker_name,
+            "healthy again" if verdict == "up" else "unavailable",
+            extra={"event_type": "SYSTEM", "action": "module.health", "result": verdict},
+        )
+        self._audit.record(
+            "SYSTEM",
+            "module.health",
+            "healthy" if verdict == "up" else "unavailable",
+            reason=None if verdict == "up" else "repeated health-check failures",
+            details=details,
+        )
+
+    async def _reap(self) -> None:
+        lock_ms = max(1, int(self._interval * 900))
+        if not await self._redis.set("registry:reap:lock", self._token, nx=True, px=lock_ms):
+            return
+        if await self._registry.store.reap(self._reap_after):
+            await self._registry.changed()
