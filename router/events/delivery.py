@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import enum
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
 
 _log = get_logger("router.events.delivery")
 _READ_COUNT = 64
+
+# sign(module_id, community) -> a router token the module can verify against the JWKS
+Signer = Callable[[str, str], str]
 
 
 class Outcome(enum.Enum):
@@ -74,8 +78,10 @@ class ModuleDeliverer:
         deadletters: DeadLetters,
         lease: Lease,
         settings: EventSettings,
+        sign: Signer | None = None,
     ) -> None:
         self.module_id = module_id
+        self._sign = sign
         self._redis = redis
         self._http = http
         self._directory = directory
@@ -197,6 +203,8 @@ class ModuleDeliverer:
             "X-Event-ID": event_id,
             "X-Request-ID": event_id,
         }
+        if self._sign is not None:
+            headers["Authorization"] = f"Bearer {self._sign(self.module_id, entry.community)}"
         try:
             response = await self._http.post(
                 f"{base_url.rstrip('/')}/events",

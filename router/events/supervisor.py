@@ -13,7 +13,7 @@ import httpx
 from flask_core.logging import get_logger
 
 from .deadletters import DeadLetters
-from .delivery import ModuleDeliverer
+from .delivery import ModuleDeliverer, Signer
 from .directory import SubscriberDirectory
 from .lease import Lease
 from .models import GROUPS_KEY, split_group_member
@@ -41,7 +41,9 @@ class DeliverySupervisor:
         directory: SubscriberDirectory,
         deadletters: DeadLetters,
         settings: EventSettings,
+        sign: Signer | None = None,
     ) -> None:
+        self._sign = sign
         self._redis = redis
         self._http = http
         self._directory = directory
@@ -89,6 +91,7 @@ class DeliverySupervisor:
             deadletters=self._deadletters,
             lease=lease,
             settings=self._settings,
+            sign=self._sign,
         )
 
     @property

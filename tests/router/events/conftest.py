@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ import redis.asyncio as aioredis
 from quart import Quart, Response, request
 
 from router.events.settings import EventSettings
+from router.settings import RouterSettings
 
 FAST = EventSettings(
     max_attempts=3,
@@ -31,6 +32,24 @@ def fast_events() -> EventSettings:
     return FAST
 
 
+@pytest.fixture
+def settings(settings: RouterSettings) -> RouterSettings:
+    """The router's settings with event delivery tuned for tests."""
+    return replace(settings, events=FAST)
+
+
+def registration(module_id: str, base_url: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "module_id": module_id,
+        "module_version": "1.0.0",
+        "module_type": "action",
+        "base_url": base_url,
+        "health_check": "/health",
+        "instance_id": "i1",
+        **extra,
+    }
+
+
 @dataclass
 class StandInModule:
     """A subscriber module on loopback that records what it is pushed."""
@@ -38,10 +57,22 @@ class StandInModule:
     fail_with: int | None = None
     received: list[dict[str, Any]] = field(default_factory=list)
     headers: list[Any] = field(default_factory=list)
+    actions: list[dict[str, Any]] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     def app(self) -> Quart:
         app = Quart("stand-in")
+
+        @app.get("/health")
+        async def health() -> Response:
+            return Response('{"status": "healthy"}', content_type="application/json")
+
+        @app.post("/actions/<action>")
+        async def action(action: str) -> Response:
+            body = await request.get_json(force=True)
+            self.actions.append(body)
+            answer = {"text": f"{action}: {body['params']['text']}"}
+            return Response(json.dumps(answer), content_type="application/json")
 
         @app.post("/events")
         async def events() -> Response:

@@ -1,0 +1,53 @@
+"""Admin routes for dead letters: list them and send one back to its module."""
+
+from __future__ import annotations
+
+from quart import Blueprint, Response, request
+
+from flask_core import errors
+from flask_core.api import create_response
+from flask_core.auth import current_principal, guard_blueprint
+
+from ..state import router_state
+from .deadletters import DeadLetterId
+
+blueprint = Blueprint("events_admin", __name__, url_prefix="/api/v1/admin/deadletters")
+guard_blueprint(blueprint, "admin")
+
+
+def _limit() -> int:
+    raw = request.args.get("limit", "100")
+    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
+        raise errors.ValidationError({"limit": ["must be an integer between 1 and 1000"]})
+    return int(raw)
+
+
+async def _visible_communities(wanted: str | None) -> list[str]:
+    principal = current_principal()
+    if wanted is not None:
+        if not principal.may_access(wanted):
+            raise errors.Forbidden()
+        return [wanted]
+    if principal.is_global:
+        return await router_state().events.deadletters.communities()
+    return sorted(principal.communities)
+
+
+@blueprint.get("")
+async def list_deadletters() -> Response:
+    """List dead letters, newest first (?community=&module=&limit=), within the admin's scope."""
+    limit = _limit()
+    communities = await _visible_communities(request.args.get("community") or None)
+    module_id = request.args.get("module") or None
+    items = await router_state().events.deadletters.list(communities, module_id, limit)
+    return create_response({"items": items})
+
+
+@blueprint.post("/<dead_id>/replay")
+async def replay_deadletter(dead_id: str) -> Response:
+    """Queue a dead letter for its module again (it returns to the end of its community)."""
+    dead_letter = DeadLetterId.parse(dead_id)
+    if not current_principal().may_access(dead_letter.community):
+        raise errors.NotFound("No such dead letter.")
+    new_id = await router_state().events.deadletters.replay(dead_letter)
+    return create_response({"id": str(dead_letter), "replayed_as": new_id}, status=202)

@@ -1,0 +1,95 @@
+"""The events component of the router: ingest, spool, delivery and dead letters, opened and
+closed by the router's lifespan."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+
+from flask_core.redis_client import create_redis
+from flask_core.tasks import BackgroundTasks
+
+from .commands import CommandRouter, CommandTable, Dispatch
+from .deadletters import DeadLetters
+from .delivery import Signer
+from .directory import SubscriberDirectory
+from .ingest import EventIngest
+from .recent import RecentIds
+from .settings import EventSettings
+from .spool import EventSpool
+from .store import UNREACHABLE, EventStore
+from .supervisor import DeliverySupervisor
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+
+@dataclass(frozen=True)
+class EventWiring:
+    """What events borrow from the rest of the router."""
+
+    redis: aioredis.Redis
+    redis_url: str
+    http: httpx.AsyncClient
+    directory: SubscriberDirectory
+    commands: CommandTable
+    dispatch: Dispatch
+    data_dir: Path
+    sign: Signer | None = None
+
+
+class EventService:
+    """Owns the event pipeline's parts; ``open`` starts the spool flusher and the deliverers."""
+
+    def __init__(self, wiring: EventWiring, settings: EventSettings) -> None:
+        self.settings = settings
+        self.store = EventStore(
+            wiring.redis,
+            dedup_ttl=settings.dedup_ttl_seconds,
+            stream_maxlen=settings.stream_maxlen,
+        )
+        self.spool = EventSpool(wiring.data_dir / "spool" / "events")
+        self.ingest = EventIngest(
+            store=self.store,
+            spool=self.spool,
+            recent=RecentIds(settings.recent_ids),
+            directory=wiring.directory,
+            commands=CommandRouter(wiring.commands, wiring.dispatch, self.store),
+        )
+        self.deadletters = DeadLetters(
+            wiring.redis, maxlen=settings.deadletter_maxlen, stream_maxlen=settings.stream_maxlen
+        )
+        # Deliverers block on XREADGROUP: their own pool keeps them off the request path's.
+        self._delivery_redis = create_redis(wiring.redis_url, max_connections=32)
+        self.supervisor = DeliverySupervisor(
+            redis=self._delivery_redis,
+            http=wiring.http,
+            directory=wiring.directory,
+            deadletters=DeadLetters(
+                self._delivery_redis,
+                maxlen=settings.deadletter_maxlen,
+                stream_maxlen=settings.stream_maxlen,
+            ),
+            settings=settings,
+            sign=wiring.sign,
+        )
+
+    async def open(self, tasks: BackgroundTasks) -> None:
+        await self.spool.open()
+        tasks.spawn(
+            "events.spool", self.ingest.flush_spool_forever(self.settings.spool_retry_seconds)
+        )
+        tasks.spawn("events.delivery", self.supervisor.run())
+
+    async def close(self) -> None:
+        """Stop the deliverers (the background tasks are cancelled by the caller first)."""
+        await self.supervisor.close()
+        if self.spool.pending:
+            with contextlib.suppress(*UNREACHABLE):  # else the next start adopts the file
+                await self.spool.drain(self.ingest.replay)
+        await self.spool.close()
+        await self._delivery_redis.aclose()

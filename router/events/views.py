@@ -1,0 +1,87 @@
+"""Event ingest and response routes (SPEC §7)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from quart import Blueprint, Response
+
+from flask_core import errors
+from flask_core.api import create_response, now_rfc3339, read_json
+from flask_core.auth import current_community, current_principal, require_api_key
+from flask_core.logging import correlation_id
+from flask_core.validation import validate_input
+
+from ..state import router_state
+from .ingest import Accepted
+from .models import BATCH_SCHEMA, EVENT_SCHEMA, RESPONSE_SCHEMA, response_channel
+from .service import EventService
+from .store import UNREACHABLE
+
+blueprint = Blueprint("events", __name__, url_prefix="/api/v1")
+
+
+def _events() -> EventService:
+    return router_state().events
+
+
+def _source() -> str:
+    principal = current_principal()
+    return principal.module_id or principal.name
+
+
+async def _check_user_limits(community: str, events: list[dict[str, Any]]) -> None:
+    users = {event["user_id"] for event in events if event.get("user_id")}
+    for user_id in sorted(users):
+        await router_state().limits.check_user(community, user_id)
+
+
+async def _accept(events: list[dict[str, Any]]) -> list[Accepted]:
+    community = current_community()
+    await _check_user_limits(community, events)
+    return await _events().ingest.ingest(events, community, _source(), correlation_id())
+
+
+@blueprint.post("/events")
+@require_api_key("trigger", "core", scoped=True)
+async def post_event() -> Response:
+    """Accept one event: 202 when new, 200 when its event_id was seen in the last 24 h."""
+    event = validate_input(await read_json(), EVENT_SCHEMA)
+    [accepted] = await _accept([event])
+    return create_response(accepted.body(), status=200 if accepted.duplicate else 202)
+
+
+@blueprint.post("/events/batch")
+@require_api_key("trigger", "core", scoped=True)
+async def post_event_batch() -> Response:
+    """Accept 1 to 100 events in order; each result is what POST /events would answer."""
+    batch = validate_input(await read_json(), BATCH_SCHEMA)
+    accepted = await _accept(batch["events"])
+    return create_response({"results": [item.body() for item in accepted]}, status=202)
+
+
+@blueprint.post("/responses")
+@require_api_key("action", "core", scoped=True)
+async def post_response() -> Response:
+    """Publish a message for a platform module on responses.{community}.{platform}."""
+    body = validate_input(await read_json(), RESPONSE_SCHEMA)
+    if body.get("text") is None and body.get("payload") is None:
+        raise errors.ValidationError({"text": ["text or payload is required"]})
+    community = current_community()
+    message = {
+        "response_id": str(uuid.uuid4()),
+        "community_id": community,
+        "platform": body["platform"],
+        "channel_id": body["channel_id"],
+        "text": body.get("text"),
+        "payload": body.get("payload"),
+        "in_reply_to": body.get("in_reply_to"),
+        "source": _source(),
+        "sent_at": now_rfc3339(),
+    }
+    try:
+        await _events().store.publish(response_channel(community, body["platform"]), message)
+    except UNREACHABLE as exc:
+        raise errors.ModuleUnavailable("The message bus is unreachable; retry.") from exc
+    return create_response({"response_id": message["response_id"]}, status=202)
