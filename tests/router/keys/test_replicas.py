@@ -1,0 +1,111 @@
+"""Two router instances on the same PostgreSQL and Redis, as two replicas would be."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import pytest
+from quart import Quart
+
+from router.app import create_app
+from router.audit.store import AuditStore
+from router.settings import RouterSettings
+from router.state import RouterState
+from tests.router.audit.test_trail import wait_for_records
+from tests.support.keys import KeyFactory
+
+RESOLVE = "/api/v1/communities/resolve?platform=twitch&channel_id=1"
+
+
+@pytest.fixture
+async def replicas(settings: RouterSettings) -> AsyncIterator[tuple[Quart, Quart]]:
+    async with AsyncExitStack() as stack:
+        apps = [create_app(settings), create_app(settings)]
+        for application in apps:
+            await stack.enter_async_context(application.test_app())
+        yield apps[0], apps[1]
+
+
+def _state(app: Quart) -> RouterState:
+    state: RouterState = app.extensions["router"]
+    return state
+
+
+async def test_revocation_on_one_replica_is_enforced_by_the_other(
+    replicas: tuple[Quart, Quart], api_key: KeyFactory
+) -> None:
+    first, second = replicas
+    admin = await api_key("admin", app=first)
+    victim = await api_key("core", app=first)
+    victim_id = (await _state(first).keys.store.list(None))[-1].id
+    other = second.test_client()
+    assert (await other.get(RESOLVE, headers={"X-API-Key": victim})).status_code == 404  # cached
+    revoked = await first.test_client().delete(
+        f"/api/v1/admin/keys/{victim_id}", headers={"X-API-Key": admin}
+    )
+    assert revoked.status_code == 204
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 1.0
+    statuses = []
+    while loop.time() < deadline:
+        statuses.append((await other.get(RESOLVE, headers={"X-API-Key": victim})).status_code)
+        if statuses[-1] == 401:
+            break
+        await asyncio.sleep(0.01)
+    assert statuses[-1] == 401, statuses
+    assert set(statuses) <= {404, 401}
+
+
+async def test_a_lost_invalidation_cannot_outlive_the_cache_bound(
+    replicas: tuple[Quart, Quart], api_key: KeyFactory
+) -> None:
+    first, second = replicas
+    victim = await api_key("core", app=first)
+    authenticator = _state(second).keys.authenticator
+    authenticator.ttl = 1.0  # the largest bound allowed
+    assert await authenticator.authenticate(victim) is not None
+    # Revoked behind the service's back: no pub/sub message is ever sent.
+    await _state(first).dal.execute("UPDATE api_keys SET revoked_at = now()")
+    await asyncio.sleep(1.0)
+    assert await authenticator.authenticate(victim) is None
+
+
+async def test_rotation_on_one_replica_is_seen_by_the_other(
+    replicas: tuple[Quart, Quart], api_key: KeyFactory
+) -> None:
+    first, second = replicas
+    admin = await api_key("admin", app=first)
+    old = await api_key("core", app=first)
+    old_id = (await _state(first).keys.store.list(None))[-1].id
+    rotated = await first.test_client().post(
+        f"/api/v1/admin/keys/{old_id}/rotate",
+        json={"grace_seconds": 0},
+        headers={"X-API-Key": admin},
+    )
+    new = (await rotated.get_json())["key"]
+    await asyncio.sleep(0.05)
+    other = second.test_client()
+    deadline = asyncio.get_running_loop().time() + 1.0
+    while asyncio.get_running_loop().time() < deadline:
+        if (await other.get(RESOLVE, headers={"X-API-Key": old})).status_code == 401:
+            break
+        await asyncio.sleep(0.01)
+    assert (await other.get(RESOLVE, headers={"X-API-Key": old})).status_code == 401
+    assert (await other.get(RESOLVE, headers={"X-API-Key": new})).status_code == 404
+
+
+async def test_two_writers_extend_one_unbroken_chain(replicas: tuple[Quart, Quart]) -> None:
+    first, second = replicas
+
+    async def burst(app: Quart, tag: str) -> None:
+        for number in range(300):
+            _state(app).audit.record("SYSTEM", f"test.{tag}", "ok", details={"n": number})
+            if number % 50 == 0:
+                await asyncio.sleep(0)
+
+    await asyncio.gather(burst(first, "a"), burst(second, "b"))
+    assert await wait_for_records(_state(first), 600, timeout=15) == 600
+    result = await AuditStore(_state(first).dal).verify()
+    assert (result.ok, result.checked, result.first_bad_id) == (True, 600, None)
