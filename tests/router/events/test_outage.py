@@ -1,0 +1,80 @@
+"""Redis goes away during ingest and comes back: every accepted event is still delivered once."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from quart import Quart
+
+from flask_core.embedded import EmbeddedRedis
+from router.app import create_app
+from router.events.models import stream_key
+from router.settings import RouterSettings
+from tests.conftest import KeyFactory, settings_with
+from tests.support.servers import serve_app
+
+from .conftest import StandInModule, registration, wait_until
+
+CHAT = {"platform": "discord", "type": "chat.message", "channel_id": "chan"}
+
+
+@pytest.fixture
+async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
+    """A Redis only this test's router uses, persisted to disk so a restart keeps its data."""
+    server = EmbeddedRedis(tmp_path / "own", persist=True)
+    await asyncio.to_thread(server.start)
+    yield server
+    await asyncio.to_thread(server.stop)
+
+
+@pytest.fixture
+async def outage_app(settings: RouterSettings, own_redis: EmbeddedRedis) -> AsyncIterator[Quart]:
+    application = create_app(settings_with(settings, redis_url=own_redis.url))
+    async with application.test_app():
+        yield application
+
+
+async def test_events_accepted_while_redis_is_down_are_delivered_in_order(
+    outage_app: Quart, own_redis: EmbeddedRedis, api_key: KeyFactory
+) -> None:
+    client = outage_app.test_client()
+    admin = await api_key("admin", app=outage_app)
+    trigger = await api_key("trigger", communities=["c1"], app=outage_app)
+    headers = {"X-API-Key": trigger, "X-Community-ID": "c1"}
+    module = StandInModule()
+    accepted: list[str] = []
+
+    async def send(count: int) -> None:
+        for index in range(count):
+            body = {**CHAT, "payload": {"text": f"m{len(accepted)}-{index}"}}
+            response = await client.post("/api/v1/events", json=body, headers=headers)
+            assert response.status_code == 202
+            accepted.append((await response.get_json())["event_id"])
+            await asyncio.sleep(0.01)
+
+    async with serve_app(module.app()) as base_url:
+        declared = registration("archive", base_url, subscriptions=["chat.message"])
+        registered = await client.post(
+            "/api/v1/register", json=declared, headers={"X-API-Key": admin}
+        )
+        assert registered.status_code == 201
+        await send(5)
+        sender = asyncio.create_task(send(40))
+        await asyncio.sleep(0.1)
+        await asyncio.to_thread(own_redis.stop)  # mid-stream: requests are in flight
+        ingest = outage_app.extensions["router"].events.ingest
+        await wait_until(lambda: ingest.spooled >= 3)
+        await asyncio.to_thread(own_redis.start)
+        await sender
+        await send(5)
+        await module.wait_for(len(accepted), timeout=30)
+        await asyncio.sleep(0.3)
+
+    assert len(accepted) == 50
+    assert module.event_ids() == accepted  # every one, once, in order
+    redis = outage_app.extensions["router"].redis
+    entries = await redis.xrange(stream_key("c1"))
+    assert len(entries) == len(accepted)
