@@ -8,7 +8,7 @@ import sys
 
 from .harness import bench_context
 
-SECTIONS = ["baseline"]
+SECTIONS = ["baseline", "events"]
 
 
 async def main(selected: list[str]) -> None:
