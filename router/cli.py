@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_core.settings import SettingsError, exit_on_settings_error
 
+from .keys.cli import add_key_commands, run_keys
 from .settings import RouterSettings
 
 
@@ -17,6 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="run the router (default)")
     commands.add_parser("hub", help="run the router and every module (make run)")
+    add_key_commands(commands)
     return parser
 
 
@@ -43,4 +45,4 @@ def _hub(settings: RouterSettings, args: Any) -> int:
     return run_hub(settings)
 
 
-_COMMANDS = {"serve": _serve, "hub": _hub}
+_COMMANDS = {"serve": _serve, "hub": _hub, "keys": run_keys}
