@@ -1,0 +1,358 @@
+"""The module side of Router Hub: settings, lifecycle, registration, heartbeats, actions.
+
+A module is a Quart app whose lifespan walks STARTING → INITIALIZING → READY → RUNNING →
+DRAINING → STOPPED: it registers with the router (retrying with back-off until the router
+answers), keeps its lease with heartbeats (registering again when the router forgot it), serves
+``/health``, checks the router's token on every action call, and on shutdown stops taking work,
+drains what is in flight and deregisters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import socket
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from quart import Quart, Response, request
+
+from . import errors
+from .api import create_response, install_request_plumbing, read_json
+from .auth import COMMUNITY_HEADER, check_guards, public
+from .logging import configure_logging, get_logger
+from .router_client import RouterClient, RouterError
+from .settings import EnvReader
+from .tasks import BackgroundTasks
+from .tokens import JwksCache
+
+_log = get_logger("flask_core.module")
+
+
+class Lifecycle(StrEnum):
+    STARTING = "starting"
+    INITIALIZING = "initializing"
+    READY = "ready"
+    RUNNING = "running"
+    DRAINING = "draining"
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class ModuleSettings:
+    """What every module reads from the environment (SPEC §1)."""
+
+    name: str
+    version: str
+    port: int
+    router_url: str
+    router_api_key: str
+    host: str = "127.0.0.1"
+    base_url: str | None = None
+    instance_id: str | None = None
+    log_level: str = "INFO"
+    log_format: str = "json"
+    drain_seconds: float = 10.0
+
+    @classmethod
+    def from_env(
+        cls, environ: Mapping[str, str], *, default_name: str, default_port: int, version: str
+    ) -> ModuleSettings:
+        env = EnvReader(environ)
+        router_url = env.url("ROUTER_URL", ("http", "https"))
+        if router_url is None:
+            env.required("ROUTER_URL")  # raises, naming the variable
+        return cls(
+            name=env.text("MODULE_NAME", default_name),
+            version=env.text("MODULE_VERSION", version),
+            port=env.integer("MODULE_PORT", default_port, minimum=1, maximum=65535),
+            router_url=str(router_url),
+            router_api_key=env.required("ROUTER_API_KEY"),
+            host=env.text("MODULE_HOST", "127.0.0.1"),
+            base_url=env.optional("MODULE_BASE_URL"),
+            instance_id=env.optional("MODULE_INSTANCE_ID"),
+            log_level=env.log_level(),
+            log_format=env.log_format(),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ActionCall:
+    """One verified call of an action, as a handler receives it."""
+
+    action_id: str
+    community_id: str
+    user_id: str
+    context: dict[str, Any]
+    params: dict[str, Any]
+    claims: dict[str, Any]
+
+
+ActionHandler = Callable[[ActionCall], Awaitable[Any]]
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Action:
+    action_id: str
+    timeout_ms: int
+    handler: ActionHandler
+
+    @property
+    def path(self) -> str:
+        return f"/actions/{self.action_id}"
+
+
+class ModuleBase:
+    """A Router Hub module: declare actions and commands, then serve ``self.app``."""
+
+    module_type = "action"
+
+    def __init__(
+        self,
+        settings: ModuleSettings,
+        *,
+        subscriptions: tuple[str, ...] = (),
+        router: RouterClient | None = None,
+    ) -> None:
+        self.settings = settings
+        self.state = Lifecycle.STARTING
+        self.subscriptions = subscriptions
+        self.router = router or RouterClient(settings.router_url, settings.router_api_key)
+        self.jwks = JwksCache(self.router.http, self.router.jwks_url)
+        self.instance_id = settings.instance_id or f"{socket.gethostname()}-{settings.port}"
+        self.tasks = BackgroundTasks()
+        self.heartbeat_interval = 10.0
+        self._actions: dict[str, _Action] = {}
+        self._commands: list[dict[str, str]] = []
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._started_at = time.monotonic()
+        self.app = self._build_app()
+
+    # -- declarations ---------------------------------------------------------------------
+
+    def action(
+        self, action_id: str, *, timeout_ms: int = 2000
+    ) -> Callable[[ActionHandler], ActionHandler]:
+        """Declare ``action_id``, handled by the decorated coroutine."""
+
+        def declare(handler: ActionHandler) -> ActionHandler:
+            self._actions[action_id] = _Action(action_id, timeout_ms, handler)
+            return handler
+
+        return declare
+
+    def command(self, name: str, action_id: str) -> None:
+        """Declare a chat command (``!quote``) that runs one of this module's actions."""
+        self._commands.append({"name": name, "action": action_id})
+
+    def registration(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "module_id": self.settings.name,
+            "module_version": self.settings.version,
+            "module_type": self.module_type,
+            "port": self.settings.port,
+            "health_check": "/health",
+            "instance_id": self.instance_id,
+            "endpoints": [action.path for action in self._actions.values()],
+            "actions": [
+                {"id": a.action_id, "path": a.path, "timeout_ms": a.timeout_ms}
+                for a in self._actions.values()
+            ],
+            "commands": list(self._commands),
+            "subscriptions": list(self.subscriptions),
+        }
+        if self.settings.base_url:
+            body["base_url"] = self.settings.base_url
+        return body
+
+    # -- hooks for subclasses -------------------------------------------------------------
+
+    async def initialize(self) -> None:
+        """Open the module's own resources (database, clients) before it registers."""
+
+    async def release(self) -> None:
+        """Close the module's own resources after it stopped."""
+
+    async def health_details(self) -> dict[str, Any]:
+        """Extra members of ``/health`` (e.g. dependencies)."""
+        return {}
+
+    # -- HTTP -----------------------------------------------------------------------------
+
+    def _build_app(self) -> Quart:
+        app = Quart(self.settings.name)
+        install_request_plumbing(app)
+
+        @app.get("/health")
+        @public
+        async def health() -> Response:
+            """Liveness of the module, with its lifecycle state."""
+            return await self._health()
+
+        # The API-key guard does not apply: every call carries the router's token instead.
+        @app.post("/actions/<action_id>")
+        @public
+        async def action(action_id: str) -> Response:
+            """Run a declared action for the router."""
+            return await self._serve_action(action_id)
+
+        app.before_serving(self.start)
+        app.after_serving(self.stop)
+        check_guards(app)
+        return app
+
+    async def _health(self) -> Response:
+        """Liveness of the module, with its lifecycle state."""
+        serving = self.state in (Lifecycle.READY, Lifecycle.RUNNING)
+        body = {
+            "status": "healthy" if serving else str(self.state),
+            "module": self.settings.name,
+            "version": self.settings.version,
+            "uptime_seconds": round(time.monotonic() - self._started_at, 3),
+            "lifecycle": str(self.state),
+            "instance_id": self.instance_id,
+            "in_flight": self._in_flight,
+            **(await self.health_details()),
+        }
+        return create_response(body, status=200 if serving else 503)
+
+    async def _serve_action(self, action_id: str) -> Response:
+        """Run a declared action for the router (the bearer token is the router's)."""
+        action = self._actions.get(action_id)
+        if action is None:
+            raise errors.NotFound(f"This module has no action {action_id!r}.")
+        if self.state not in (Lifecycle.READY, Lifecycle.RUNNING):
+            raise errors.ModuleUnavailable("The module is shutting down.")
+        call = await self._verified_call(action_id)
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            result = await action.handler(call)
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+        return create_response(result)
+
+    async def _verified_call(self, action_id: str) -> ActionCall:
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise errors.Unauthorized("A router token is required.")
+        claims = await self.jwks.verify(token, audience=self.settings.name)
+        community = claims.get("community_id")
+        if claims.get("action_id") != action_id or not isinstance(community, str):
+            raise errors.Unauthorized("The router token is for another call.")
+        if request.headers.get(COMMUNITY_HEADER, community) != community:
+            raise errors.Unauthorized("The router token is for another community.")
+        body = await read_json(required=False) or {}
+        if not isinstance(body, dict):
+            raise errors.BadRequest("The body must be an object.")
+        return ActionCall(
+            action_id=action_id,
+            community_id=community,
+            user_id=str(claims["sub"]),
+            context=_object(body.get("context")),
+            params=_object(body.get("params")),
+            claims=claims,
+        )
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self.state = Lifecycle.INITIALIZING
+        await self.initialize()
+        self.state = Lifecycle.READY
+        self.tasks.spawn(f"{self.settings.name}.registration", self._stay_registered())
+
+    async def _stay_registered(self) -> None:
+        await self._register_until_accepted()
+        while True:
+            await asyncio.sleep(self.heartbeat_interval)
+            try:
+                lease = await self.router.heartbeat(self.settings.name, self.instance_id)
+            except Exception as error:  # the router may be down; keep beating
+                _log.warning("heartbeat failed: %r", error, extra={"event_type": "SYSTEM"})
+                continue
+            if lease is None:
+                _log.warning("router forgot this instance; registering again")
+                await self._register_until_accepted()
+
+    async def _register_until_accepted(self) -> None:
+        delay = 0.2
+        while True:
+            try:
+                answer = await self.router.register(self.registration())
+            except RouterError as error:
+                if error.status in (400, 401, 403, 409):
+                    _log.error("registration refused: %s %s", error, error.problem)
+                _log.warning("registration failed: %s", error, extra={"event_type": "SYSTEM"})
+            except Exception as error:  # router not up yet: retry with back-off
+                _log.info("router not reachable yet: %r", error, extra={"event_type": "SYSTEM"})
+            else:
+                self.heartbeat_interval = float(answer.get("heartbeat_interval_seconds", 10))
+                self.instance_id = answer.get("instance_id", self.instance_id)
+                self.state = Lifecycle.RUNNING
+                _log.info("registered as %s", self.instance_id, extra={"event_type": "SYSTEM"})
+                return
+            await asyncio.sleep(delay * (0.5 + random.random() / 2))
+            delay = min(delay * 2, 10.0)
+
+    async def drain(self) -> None:
+        """Stop taking work, deregister so the router sends no more, let calls in flight end."""
+        if self.state in (Lifecycle.DRAINING, Lifecycle.STOPPED):
+            return
+        self.state = Lifecycle.DRAINING
+        await self.tasks.close()
+        try:
+            await self.router.deregister(self.settings.name, self.instance_id)
+        except Exception as error:  # best effort: the lease runs out anyway
+            _log.warning("deregistration failed: %r", error, extra={"event_type": "SYSTEM"})
+        if self._in_flight:
+            try:
+                await asyncio.wait_for(self._idle.wait(), self.settings.drain_seconds)
+            except TimeoutError:
+                _log.warning("%d calls still in flight at shutdown", self._in_flight)
+
+    async def stop(self) -> None:
+        """Drain (if not done yet), release resources, and stop."""
+        await self.drain()
+        await self.release()
+        await self.router.aclose()
+        self.state = Lifecycle.STOPPED
+
+
+def run_module(module: ModuleBase) -> None:
+    """Serve ``module`` under Hypercorn until SIGTERM/SIGINT, draining before the socket closes."""
+    settings = module.settings
+    configure_logging(settings.name, settings.version, settings.log_level, settings.log_format)
+    asyncio.run(_serve(module))
+
+
+async def _serve(module: ModuleBase) -> None:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"{module.settings.host}:{module.settings.port}"]
+    config.accesslog = None
+    config.graceful_timeout = module.settings.drain_seconds
+    stop = asyncio.Event()
+
+    async def drain_then_stop() -> None:
+        await module.drain()
+        stop.set()
+
+    loop = asyncio.get_running_loop()
+    pending: set[asyncio.Task[None]] = set()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, lambda: pending.add(loop.create_task(drain_then_stop())))
+    await serve(module.app, config, shutdown_trigger=stop.wait)
