@@ -154,19 +154,33 @@ class ModuleDeliverer:
         """Take over what a dead consumer of this module left unacknowledged (first sight)."""
         entries: list[Entry] = []
         for key, community in streams.items():
-            if key in self._claimed:
-                continue
-            self._claimed.add(key)
-            cursor: Any = "0-0"
-            while True:
-                reply: Any = await self._redis.xautoclaim(
-                    key, self.module_id, self.consumer, 0, cursor
-                )
-                cursor, rows = reply[0], reply[1]
-                entries.extend(Entry(community, i.decode(), f) for i, f in rows)
-                if cursor in (b"0-0", "0-0"):
-                    break
+            if key not in self._claimed:
+                self._claimed.add(key)
+                entries.extend(await self._claim_stream(key, community))
         return entries
+
+    async def _claim_stream(self, key: str, community: str) -> list[Entry]:
+        # JUSTID, then XRANGE: on Redis 6.2 XAUTOCLAIM hides the id of an entry trimmed away
+        # while pending, and that id is needed to acknowledge it.
+        ids: list[bytes] = []
+        start = "0-0"
+        while True:
+            page: Any = await self._redis.xautoclaim(
+                key, self.module_id, self.consumer, 0, start, count=_READ_COUNT, justid=True
+            )
+            ids.extend(page)
+            if len(page) < _READ_COUNT:
+                break
+            millis, _, sequence = page[-1].decode().partition("-")
+            start = f"{millis}-{int(sequence) + 1}"
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for entry_id in ids:
+                pipe.xrange(key, entry_id, entry_id)
+            found: list[Any] = await pipe.execute() if ids else []
+        return [
+            Entry(community, entry_id.decode(), rows[0][1] if rows else None)
+            for entry_id, rows in zip(ids, found, strict=True)
+        ]
 
     async def _deliver(self, entry: Entry) -> None:
         if entry.fields is None or self.module_id not in entry.targets:

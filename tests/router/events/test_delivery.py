@@ -146,3 +146,39 @@ async def test_a_module_that_always_fails_ends_in_dead_letters_and_can_be_replay
         await module.wait_for(1)
     assert module.event_ids() == [event_id]
     assert await engine.deadletters.list(["c1"], None, 10) == []
+
+
+async def test_what_a_dead_consumer_left_pending_is_reclaimed_in_order(
+    redis: aioredis.Redis, fast_events: EventSettings
+) -> None:
+    store = EventStore(redis, dedup_ttl=60, stream_maxlen=1000)
+    ids = []
+    for index in range(5):
+        event = {"platform": "kick", "type": "chat.message", "payload": {"n": index}}
+        envelope = build_envelope(event, "c1", "kick")
+        await store.accept(envelope, ["mod"])
+        ids.append(envelope.event_id)
+    # A consumer read everything, then died before acknowledging; one entry got trimmed.
+    taken = await redis.xreadgroup("mod", "dead-worker", {stream_key("c1"): ">"})
+    entry_ids = [entry_id for entry_id, _ in taken[0][1]]
+    await redis.xdel(stream_key("c1"), entry_ids[1])
+    module = StandInModule()
+    async with serve_app(module.app()) as base_url, httpx.AsyncClient() as http:
+        supervisor = DeliverySupervisor(
+            redis=redis,
+            http=http,
+            directory=Directory({"mod": base_url}),
+            deadletters=DeadLetters(redis, maxlen=100, stream_maxlen=1000),
+            settings=fast_events,
+        )
+        task = asyncio.create_task(supervisor.run())
+        await module.wait_for(4)
+        for _ in range(100):
+            if await _pending(redis, "c1", "mod") == 0:
+                break
+            await asyncio.sleep(0.02)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await supervisor.close()
+    assert module.event_ids() == [ids[0], *ids[2:]]
+    assert await _pending(redis, "c1", "mod") == 0
