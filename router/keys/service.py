@@ -114,8 +114,10 @@ class KeyService:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(INVALIDATE_CHANNEL)
-            async for message in pubsub.listen():
-                data = message.get("data")
+            while True:
+                # A bounded wait keeps the connection's health checks running.
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                data = message.get("data") if message else None
                 if isinstance(data, bytes):
                     prefix = data.decode("ascii", "replace")
                     self.authenticator.invalidate(None if prefix == EVERYTHING else prefix)

@@ -8,7 +8,7 @@ import sys
 
 from .harness import bench_context
 
-SECTIONS = ["baseline", "events"]
+SECTIONS = ["baseline", "events", "auth"]
 
 
 async def main(selected: list[str]) -> None:
