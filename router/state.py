@@ -101,7 +101,8 @@ class RouterState:
             timeout=httpx.Timeout(5.0, connect=2.0),
             follow_redirects=False,
         )
-        await self.audit.start(AuditStore(self._dal), self.settings.data_dir / "spool", self.tasks)
+        audit_spool = self.settings.data_dir / "spool" / "audit"
+        await self.audit.start(AuditStore(self._dal), audit_spool, self.tasks)
         self._keys = await KeyService.open(self._dal, self._redis, self.settings, self.tasks)
         self._routing = await Routing.open(
             self.settings, self._dal, self._redis, self._http, self.audit, self.tasks

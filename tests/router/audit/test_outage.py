@@ -39,7 +39,7 @@ async def test_records_survive_a_database_outage_in_order(settings: RouterSettin
                 if state.audit.backlog == 0 and state.audit._spool and state.audit._spool.pending:
                     break
                 await asyncio.sleep(0.02)
-            spool_file = settings.data_dir / "spool"
+            spool_file = settings.data_dir / "spool" / "audit"
             spooled = [
                 line
                 for p in spool_file.glob("audit-*.ndjson")
@@ -67,7 +67,7 @@ async def test_queue_is_drained_to_the_spool_on_shutdown_and_adopted_later(
             for number in range(30):
                 state.audit.record("SYSTEM", "test.shutdown", "ok", details={"n": number})
         # the app is closed: everything is on disk, nothing in PostgreSQL
-    files = list((settings.data_dir / "spool").glob("audit-*.ndjson"))
+    files = list((settings.data_dir / "spool" / "audit").glob("audit-*.ndjson"))
     assert len(files) == 1
     assert [json.loads(x)["details"]["n"] for x in files[0].read_text().splitlines()] == list(
         range(30)
@@ -78,17 +78,21 @@ async def test_queue_is_drained_to_the_spool_on_shutdown_and_adopted_later(
         assert await wait_for_records(state, 30) == 30
         rows = await state.dal.fetch("SELECT details::text AS d FROM audit_log ORDER BY id")
         assert [json.loads(r["d"])["n"] for r in rows] == list(range(30))
-    assert not [p for p in (settings.data_dir / "spool").glob("audit-*.ndjson") if p.stat().st_size]
+    assert not [
+        p
+        for p in (settings.data_dir / "spool" / "audit").glob("audit-*.ndjson")
+        if p.stat().st_size
+    ]
 
 
 async def test_a_live_writers_spool_is_left_alone(settings: RouterSettings) -> None:
-    live = AuditSpool(settings.data_dir / "spool")
+    live = AuditSpool(settings.data_dir / "spool" / "audit")
     await live.open()
     try:
         from router.audit.records import AuditRecord
 
         await live.append([AuditRecord("SYSTEM", "x", "ok", module="router", version="0")])
-        other = AuditSpool(settings.data_dir / "spool")
+        other = AuditSpool(settings.data_dir / "spool" / "audit")
         await other.open()
         assert not other.pending and live.path.exists()
         await other.close()
