@@ -25,6 +25,7 @@ from flask_core.logging import get_logger
 from .deadletters import DeadLetters
 from .directory import SubscriberDirectory
 from .lease import Lease
+from .metrics import EventMetrics
 from .models import GROUPS_KEY, split_group_member, stream_key
 from .settings import EventSettings
 from .store import UNREACHABLE
@@ -79,8 +80,10 @@ class ModuleDeliverer:
         lease: Lease,
         settings: EventSettings,
         sign: Signer | None = None,
+        metrics: EventMetrics | None = None,
     ) -> None:
         self.module_id = module_id
+        self._metrics = metrics or EventMetrics()
         self._sign = sign
         self._redis = redis
         self._http = http
@@ -191,6 +194,7 @@ class ModuleDeliverer:
             if self._lost.is_set():
                 raise LeaseLost()
             outcome, error = await self._attempt(entry)
+            self._metrics.deliveries.labels(self.module_id, outcome.value).inc()
             if outcome is Outcome.DELIVERED:
                 await self._ack(entry)
                 return
@@ -241,6 +245,7 @@ class ModuleDeliverer:
         assert entry.fields is not None
         failure = {"module": self.module_id, "attempts": attempts, "error": error}
         await self._deadletters.bury(entry.community, entry.entry_id, entry.fields, failure)
+        self._metrics.deliveries.labels(self.module_id, "dead").inc()
         _log.warning(
             "event dead-lettered for %s after %d attempts: %s",
             self.module_id,

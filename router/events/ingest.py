@@ -12,6 +12,7 @@ from flask_core.logging import get_logger
 
 from .commands import CommandRouter
 from .directory import SubscriberDirectory
+from .metrics import EventMetrics
 from .models import Envelope, build_envelope
 from .recent import RecentIds
 from .spool import EventSpool
@@ -43,7 +44,9 @@ class EventIngest:
         recent: RecentIds,
         directory: SubscriberDirectory,
         commands: CommandRouter,
+        metrics: EventMetrics | None = None,
     ) -> None:
+        self._metrics = metrics or EventMetrics()
         self._store = store
         self._spool = spool
         self._recent = recent
@@ -63,6 +66,7 @@ class EventIngest:
         for event in events:
             envelope = build_envelope(event, community, source)
             fresh = await self._accept(envelope)
+            self._metrics.ingested.labels("accepted" if fresh else "duplicate").inc()
             command = await self._commands.route(envelope, correlation_id) if fresh else None
             results.append(Accepted(envelope, not fresh, command))
         return results
@@ -88,6 +92,7 @@ class EventIngest:
         self._recent.remember(envelope.community_id, envelope.event_id)
         await self._spool.append([envelope])
         self.spooled += 1
+        self._metrics.ingested.labels("spooled").inc()
         return True
 
     async def replay(self, envelope: Envelope) -> None:
@@ -105,4 +110,5 @@ class EventIngest:
                 replayed = await self._spool.drain(self.replay)
             except UNREACHABLE:
                 continue
+            self._metrics.replayed.inc(replayed)
             _log.info("replayed %d spooled event(s)", replayed, extra={"event_type": "SYSTEM"})

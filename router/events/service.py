@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+from prometheus_client import CollectorRegistry
 
 from flask_core.redis_client import create_redis
 from flask_core.tasks import BackgroundTasks
@@ -18,6 +19,7 @@ from .deadletters import DeadLetters
 from .delivery import Signer
 from .directory import SubscriberDirectory
 from .ingest import EventIngest
+from .metrics import EventMetrics
 from .recent import RecentIds
 from .settings import EventSettings
 from .spool import EventSpool
@@ -40,6 +42,7 @@ class EventWiring:
     dispatch: Dispatch
     data_dir: Path
     sign: Signer | None = None
+    metrics: CollectorRegistry | None = None
 
 
 class EventService:
@@ -47,6 +50,7 @@ class EventService:
 
     def __init__(self, wiring: EventWiring, settings: EventSettings) -> None:
         self.settings = settings
+        metrics = EventMetrics(wiring.metrics)
         self.store = EventStore(
             wiring.redis,
             dedup_ttl=settings.dedup_ttl_seconds,
@@ -59,6 +63,7 @@ class EventService:
             recent=RecentIds(settings.recent_ids),
             directory=wiring.directory,
             commands=CommandRouter(wiring.commands, wiring.dispatch, self.store),
+            metrics=metrics,
         )
         self.deadletters = DeadLetters(
             wiring.redis, maxlen=settings.deadletter_maxlen, stream_maxlen=settings.stream_maxlen
@@ -76,6 +81,7 @@ class EventService:
             ),
             settings=settings,
             sign=wiring.sign,
+            metrics=metrics,
         )
 
     async def open(self, tasks: BackgroundTasks) -> None:

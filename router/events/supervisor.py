@@ -16,6 +16,7 @@ from .deadletters import DeadLetters
 from .delivery import ModuleDeliverer, Signer
 from .directory import SubscriberDirectory
 from .lease import Lease
+from .metrics import EventMetrics
 from .models import GROUPS_KEY, split_group_member
 from .settings import EventSettings
 from .store import UNREACHABLE
@@ -42,7 +43,9 @@ class DeliverySupervisor:
         deadletters: DeadLetters,
         settings: EventSettings,
         sign: Signer | None = None,
+        metrics: EventMetrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._sign = sign
         self._redis = redis
         self._http = http
@@ -92,6 +95,7 @@ class DeliverySupervisor:
             lease=lease,
             settings=self._settings,
             sign=self._sign,
+            metrics=self._metrics,
         )
 
     @property

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from quart import current_app
+
 from ..routing import dispatch_action
 from .registry_view import RegistryView
 from .service import EventService, EventWiring
@@ -15,7 +17,10 @@ EVENTS_CLAIM = "events"  # the action_id claim of tokens on event pushes
 
 
 async def open_events(state: RouterState) -> EventService:
-    """Create and start events on the state's Redis, HTTP client, registry and routing."""
+    """Create and start events on the state's Redis, HTTP client, registry and routing.
+
+    Runs inside the app's lifespan, so the app's metrics registry is at hand.
+    """
     view = RegistryView(state.registry)
     signing_key = state.routing.signing_key
 
@@ -52,6 +57,7 @@ async def open_events(state: RouterState) -> EventService:
         dispatch=dispatch,
         data_dir=state.settings.data_dir,
         sign=sign,
+        metrics=current_app.extensions["metrics"].registry,
     )
     service = EventService(wiring, state.settings.events)
     await service.open(state.tasks)

@@ -32,6 +32,9 @@ async def test_an_accepted_event_is_published_once_with_its_envelope(
     assert await first.get_json() == {"event_id": event_id, "duplicate": False, "command": None}
     assert again.status_code == 200
     assert await again.get_json() == {"event_id": event_id, "duplicate": True}
+    exposition = await (await client.get("/metrics")).get_data(as_text=True)
+    assert 'router_events_ingested_total{result="accepted"} 1.0' in exposition
+    assert 'router_events_ingested_total{result="duplicate"} 1.0' in exposition
     [(channel, envelope)] = messages
     assert channel == "events.c1.chat.message"
     assert envelope["source"] == "twitch"
