@@ -6,13 +6,15 @@ from quart import Blueprint, Response, request
 
 from flask_core import errors
 from flask_core.api import create_response
-from flask_core.auth import current_principal, guard_blueprint
+from flask_core.auth import guard_blueprint
 
+from ..audit.hooks import note_audit
+from ..scope import AdminScope, forbid
 from ..state import router_state
 from .deadletters import DeadLetterId
 
 blueprint = Blueprint("events_admin", __name__, url_prefix="/api/v1/admin/deadletters")
-guard_blueprint(blueprint, "admin")
+guard_blueprint(blueprint, "admin", optional_scope=True)
 
 
 def _limit() -> int:
@@ -23,14 +25,14 @@ def _limit() -> int:
 
 
 async def _visible_communities(wanted: str | None) -> list[str]:
-    principal = current_principal()
+    scope = AdminScope.current()
     if wanted is not None:
-        if not principal.may_access(wanted):
-            raise errors.Forbidden()
+        if not scope.sees(wanted):
+            forbid("community outside the admin's scope")
         return [wanted]
-    if principal.is_global:
+    if scope.communities is None:
         return await router_state().events.deadletters.communities()
-    return sorted(principal.communities)
+    return sorted(scope.communities)
 
 
 @blueprint.get("")
@@ -47,7 +49,8 @@ async def list_deadletters() -> Response:
 async def replay_deadletter(dead_id: str) -> Response:
     """Queue a dead letter for its module again (it returns to the end of its community)."""
     dead_letter = DeadLetterId.parse(dead_id)
-    if not current_principal().may_access(dead_letter.community):
+    if not AdminScope.current().sees(dead_letter.community):
         raise errors.NotFound("No such dead letter.")
     new_id = await router_state().events.deadletters.replay(dead_letter)
+    note_audit(dead_letter.community, dead_letter=str(dead_letter), replayed_as=new_id)
     return create_response({"id": str(dead_letter), "replayed_as": new_id}, status=202)

@@ -128,3 +128,19 @@ async def test_dead_letters_are_listed_and_replayed_within_the_admins_scope(
         assert again.status_code == 404
     assert module.event_ids() == [event_id]
     assert await dead_letters(admin) == []
+    peek = "/api/v1/admin/deadletters?community=c1"
+    assert (await client.get(peek, headers={"X-API-Key": admin_c2})).status_code == 403
+    records: list[dict[str, Any]] = []
+    for _ in range(100):
+        audit = await client.get("/api/v1/admin/audit?category=AUDIT", headers={"X-API-Key": admin})
+        records = [
+            r
+            for r in (await audit.get_json())["items"]
+            if "deadletters" in r["action"] and r["result"] == "202"
+        ]
+        if records:
+            break
+        await asyncio.sleep(0.05)
+    [record] = records
+    assert record["community"] == "c1"
+    assert record["details"]["dead_letter"] == items[0]["id"]
