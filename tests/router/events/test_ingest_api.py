@@ -9,7 +9,9 @@ from typing import Any
 from quart import Quart
 from quart.typing import TestClientProtocol
 
-from tests.conftest import KeyFactory
+from router.app import create_app
+from router.settings import RouterSettings
+from tests.conftest import KeyFactory, settings_with
 
 EVENT = {"platform": "twitch", "type": "chat.message", "payload": {"text": "hello"}}
 
@@ -122,3 +124,22 @@ async def test_openapi_lists_the_event_routes(app: Quart) -> None:
     for path in ("/api/v1/events", "/api/v1/events/batch", "/api/v1/responses"):
         assert "post" in spec["paths"][path]
     assert "get" in spec["paths"]["/api/v1/admin/deadletters"]
+
+
+async def test_the_per_user_limit_applies_to_events_naming_a_user(
+    settings: RouterSettings, api_key: KeyFactory
+) -> None:
+    application = create_app(settings_with(settings, rate_limit_user="2/minute"))
+    async with application.test_app():
+        client = application.test_client()
+        key = await api_key("trigger", communities=["c1"], app=application)
+        body = {**EVENT, "user_id": "twitch:spammer"}
+        codes = [
+            (await client.post("/api/v1/events", json=body, headers=_headers(key))).status_code
+            for _ in range(3)
+        ]
+        other = await client.post(
+            "/api/v1/events", json={**EVENT, "user_id": "twitch:calm"}, headers=_headers(key)
+        )
+    assert codes == [202, 202, 429]
+    assert other.status_code == 202
