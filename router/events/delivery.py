@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from redis.exceptions import ResponseError
 
 from flask_core.logging import get_logger
 
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
 
 _log = get_logger("router.events.delivery")
 _READ_COUNT = 64
+_DOWN_MAX_SECONDS = 5.0  # how long a module that came back may wait for its backlog to resume
 
 # sign(module_id, community) -> a router token the module can verify against the JWKS
 Signer = Callable[[str, str], str]
@@ -140,18 +142,34 @@ class ModuleDeliverer:
         claimed = await self._claim_pending(streams)
         if claimed:
             return claimed
-        reply: Any = await self._redis.xreadgroup(
-            self.module_id,
-            self.consumer,
-            {key: ">" for key in streams},
-            count=_READ_COUNT,
-            block=self._settings.block_ms,
-        )
+        try:
+            reply: Any = await self._redis.xreadgroup(
+                self.module_id,
+                self.consumer,
+                {key: ">" for key in streams},
+                count=_READ_COUNT,
+                block=self._settings.block_ms,
+            )
+        except ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            await self._recreate_groups(streams)
+            return []
         return [
             Entry(streams[key.decode()], entry_id.decode(), fields)
             for key, rows in reply or []
             for entry_id, fields in rows
         ]
+
+    async def _recreate_groups(self, streams: dict[str, str]) -> None:
+        """Give back a group that vanished with its stream (deleted by hand, or data loss)."""
+        for key in streams:
+            try:
+                await self._redis.xgroup_create(key, self.module_id, id="0", mkstream=True)
+            except ResponseError as error:
+                if "BUSYGROUP" not in str(error):
+                    raise
+        _log.warning("recreated consumer groups of %s", self.module_id)
 
     async def _claim_pending(self, streams: dict[str, str]) -> list[Entry]:
         """Take over what a dead consumer of this module left unacknowledged (first sight)."""
@@ -200,7 +218,7 @@ class ModuleDeliverer:
                 return
             if outcome is Outcome.DOWN:
                 downs += 1
-                await self._pause(backoff(downs - 1, self._settings))
+                await self._pause(min(_DOWN_MAX_SECONDS, backoff(downs - 1, self._settings)))
                 continue
             failures += 1
             if failures >= self._settings.max_attempts:

@@ -182,3 +182,17 @@ async def test_what_a_dead_consumer_left_pending_is_reclaimed_in_order(
         await supervisor.close()
     assert module.event_ids() == [ids[0], *ids[2:]]
     assert await _pending(redis, "c1", "mod") == 0
+
+
+async def test_a_stream_deleted_by_hand_gets_its_group_back(
+    engine: Engine, redis: aioredis.Redis
+) -> None:
+    module = StandInModule()
+    async with serve_app(module.app()) as base_url:
+        engine.directory.endpoints["mod"] = base_url
+        first = await engine.ingest("c1", 1)
+        await module.wait_for(1)
+        await redis.delete(stream_key("c1"))  # the group goes with it
+        after = await engine.ingest("c1", 2)
+        await module.wait_for(3)
+    assert module.event_ids() == first + after
