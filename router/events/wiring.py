@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Any
 
 from quart import current_app
 
+from flask_core.events import EVENTS_CLAIM
+
 from ..routing import dispatch_action
 from .registry_view import RegistryView
 from .service import EventService, EventWiring
 
 if TYPE_CHECKING:
     from ..state import RouterState
-
-EVENTS_CLAIM = "events"  # the action_id claim of tokens on event pushes
 
 
 async def open_events(state: RouterState) -> EventService:

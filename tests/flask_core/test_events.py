@@ -5,19 +5,28 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from quart import Quart
 
+from flask_core.api import install_request_plumbing
 from flask_core.embedded import EmbeddedRedis
 from flask_core.events import (
+    EVENTS_CLAIM,
     EventSubscriber,
     Message,
     SlowConsumerPolicy,
     event_pattern,
+    mount_event_receiver,
     response_pattern,
 )
 from flask_core.redis_client import create_redis
+from flask_core.tokens import JwksCache, SigningKey
+from tests.support.servers import serve_app
 
 
 async def _publish_until_seen(
@@ -83,3 +92,47 @@ async def test_subscribes_again_after_redis_restarts(tmp_path: Path) -> None:
     finally:
         await client.aclose()
         await asyncio.to_thread(server.stop)
+
+
+async def test_the_push_receiver_takes_only_the_routers_events_for_this_module() -> None:
+    signing_key = SigningKey.from_private(Ed25519PrivateKey.generate())
+    jwks_app = Quart("router-jwks")
+
+    @jwks_app.get("/.well-known/jwks.json")
+    async def jwks() -> dict[str, Any]:
+        return signing_key.jwks()
+
+    handled: list[dict[str, Any]] = []
+
+    async def handle(envelope: dict[str, Any]) -> None:
+        if envelope["payload"].get("explode"):
+            raise RuntimeError("the module could not store it")
+        handled.append(envelope)
+
+    def token(audience: str = "archive", claim: str = EVENTS_CLAIM) -> str:
+        return signing_key.issue(
+            audience=audience, subject="router", community_id="c1", action_id=claim
+        )
+
+    envelope = {"event_id": "e1", "community_id": "c1", "payload": {}}
+    async with serve_app(jwks_app) as router_url, httpx.AsyncClient() as http:
+        module = Quart("archive")
+        install_request_plumbing(module)
+        cache = JwksCache(http, f"{router_url}/.well-known/jwks.json")
+        mount_event_receiver(module, cache, "archive", handle)
+        client = module.test_client()
+
+        async def push(body: dict[str, Any], bearer: str | None, community: str = "c1") -> int:
+            headers = {"X-Community-ID": community}
+            if bearer is not None:
+                headers["Authorization"] = f"Bearer {bearer}"
+            return (await client.post("/events", json=body, headers=headers)).status_code
+
+        assert await push(envelope, token()) == 204
+        assert await push(envelope, None) == 401
+        assert await push(envelope, token(audience="other")) == 401
+        assert await push(envelope, token(claim="quote.random")) == 401
+        assert await push(envelope, token(), community="c2") == 401
+        assert await push({**envelope, "community_id": "c2"}, token()) == 400
+        assert await push({**envelope, "payload": {"explode": True}}, token()) == 500
+    assert handled == [envelope]

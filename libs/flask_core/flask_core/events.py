@@ -5,7 +5,9 @@ The router publishes envelopes on ``events.{community}.{type}`` and replies on
 Redis restarts (it subscribes again), and never lets a slow consumer grow memory: the queue is
 bounded and, when full, the policy drops the oldest message (default) or the newest, counting
 every drop in ``dropped``. Pub/sub is live only; durable delivery is the router's push to
-``POST {base_url}/events``.
+``POST {base_url}/events``; ``mount_event_receiver`` adds that route to a module's app, checking
+the router's token (audience = the module, ``action_id`` claim ``"events"``) before the handler
+sees the envelope. The handler's success acknowledges the event; raising makes the router retry.
 """
 
 from __future__ import annotations
@@ -14,15 +16,20 @@ import asyncio
 import contextlib
 import enum
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
 import redis.asyncio as aioredis
+from quart import Quart, Response, request
 from redis.exceptions import RedisError
 
+from . import errors
+from .api import create_response, read_json
+from .auth import COMMUNITY_HEADER, public
 from .logging import get_logger
+from .tokens import JwksCache
 
 _log = get_logger("flask_core.events")
 
@@ -152,3 +159,40 @@ class EventSubscriber:
             return
         text = channel.decode() if isinstance(channel, bytes) else str(channel)
         self.offer(Message(text, data))
+
+
+EVENTS_PATH = "/events"
+EVENTS_CLAIM = "events"  # the action_id claim the router puts in tokens of event pushes
+EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+async def verified_push(jwks: JwksCache, module_id: str) -> dict[str, Any]:
+    """The envelope of the router's push in the current request, once its token checks out."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise errors.Unauthorized("A router token is required.")
+    claims = await jwks.verify(token, audience=module_id)
+    community = claims.get("community_id")
+    if (
+        claims.get("action_id") != EVENTS_CLAIM
+        or request.headers.get(COMMUNITY_HEADER) != community
+    ):
+        raise errors.Unauthorized("The router token is for another call.")
+    envelope = await read_json()
+    if not isinstance(envelope, dict) or envelope.get("community_id") != community:
+        raise errors.BadRequest("The body must be an event envelope of the token's community.")
+    return envelope
+
+
+def mount_event_receiver(
+    app: Quart, jwks: JwksCache, module_id: str, handler: EventHandler
+) -> None:
+    """Serve ``POST /events`` for durable delivery: verify, handle, then 204 (acknowledged)."""
+
+    # Public to the API-key guard: the router's token is checked instead.
+    @app.post(EVENTS_PATH)
+    @public
+    async def receive_event() -> Response:
+        """Take one event pushed by the router."""
+        await handler(await verified_push(jwks, module_id))
+        return create_response(None, status=204)
