@@ -6,6 +6,8 @@ import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+import asyncpg
+
 from flask_core import errors
 from flask_core.auth import GLOBAL_SCOPE
 from flask_core.database import AsyncDAL
@@ -113,19 +115,9 @@ class KeyStore:
             raise errors.NotFound("No such key.")
         plaintext, prefix = generate_key()
         async with self.dal.transaction() as conn:
-            old = await conn.fetchrow(
-                f"SELECT {_COLUMNS} FROM api_keys WHERE id = $1 FOR UPDATE",  # noqa: S608
-                parsed,
-            )
-            if old is None:
-                raise errors.NotFound("No such key.")
-            if old["revoked_at"] is not None or await conn.fetchval(
-                "SELECT expires_at IS NOT NULL AND expires_at <= now() FROM api_keys WHERE id = $1",
-                parsed,
-            ):
-                raise errors.Conflict("A revoked or expired key cannot be rotated.")
+            await self._lock_rotatable(conn, parsed)
             new = await conn.fetchrow(
-                f"INSERT INTO api_keys (id, prefix, key_hash, name, role, communities,"  # noqa: S608 - fixed columns
+                f"INSERT INTO api_keys (id, prefix, key_hash, name, role, communities,"  # noqa: S608
                 f" module_id, rate_limit, expires_at) SELECT $1, $2, $3, name, role, communities,"
                 f" module_id, rate_limit, expires_at FROM api_keys WHERE id = $4"
                 f" RETURNING {_COLUMNS}",
@@ -136,7 +128,7 @@ class KeyStore:
             )
             assert new is not None
             retired = await conn.fetchrow(
-                f"UPDATE api_keys SET rotated_to = $2, expires_at = LEAST("  # noqa: S608 - fixed columns
+                f"UPDATE api_keys SET rotated_to = $2, expires_at = LEAST("  # noqa: S608
                 f"COALESCE(expires_at, 'infinity'), now() + make_interval(secs => $3))"
                 f" WHERE id = $1 RETURNING {_COLUMNS}",
                 parsed,
@@ -145,6 +137,18 @@ class KeyStore:
             )
             assert retired is not None
         return ApiKey.from_row(retired), ApiKey.from_row(new), plaintext
+
+    @staticmethod
+    async def _lock_rotatable(conn: asyncpg.Connection, key_id: uuid.UUID) -> None:
+        usable = await conn.fetchval(
+            "SELECT revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"
+            " FROM api_keys WHERE id = $1 FOR UPDATE",
+            key_id,
+        )
+        if usable is None:
+            raise errors.NotFound("No such key.")
+        if not usable:
+            raise errors.Conflict("A revoked, expired or already rotated key cannot be rotated.")
 
     async def revoke(self, key_id: str) -> ApiKey | None:
         parsed = parse_key_id(key_id)

@@ -9,7 +9,7 @@ from quart import Quart
 from quart.typing import TestClientProtocol
 
 from router.state import RouterState
-from tests.router.audit.test_trail import wait_for_records
+from tests.support.audit import wait_for_records
 from tests.support.keys import KeyFactory
 
 

@@ -9,7 +9,7 @@ from router.audit.spool import AuditSpool
 from router.audit.store import AuditStore
 from router.settings import RouterSettings
 from router.state import RouterState
-from tests.router.audit.test_trail import wait_for_records
+from tests.support.audit import wait_for_records
 from tests.support.proxy import PostgresProxy
 
 

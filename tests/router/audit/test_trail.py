@@ -1,28 +1,23 @@
 from __future__ import annotations
 
-import asyncio
 import itertools
 
+import asyncpg
+import pytest
 from quart import Quart
 
+from flask_core.database import AsyncDAL, migrate
+from flask_core.tasks import BackgroundTasks
 from router.audit.store import AuditStore
-from router.state import RouterState
+from router.audit.trail import AuditTrail
+from router.settings import RouterSettings
+from router.state import MIGRATIONS, RouterState
+from tests.support.audit import wait_for_records
 
 
 def _state(app: Quart) -> RouterState:
     state: RouterState = app.extensions["router"]
     return state
-
-
-async def wait_for_records(state: RouterState, count: int, timeout: float = 5.0) -> int:
-    deadline = asyncio.get_running_loop().time() + timeout
-    found = 0
-    while asyncio.get_running_loop().time() < deadline:
-        found = await state.dal.fetchval("SELECT count(*) FROM audit_log")
-        if found >= count:
-            return int(found)
-        await asyncio.sleep(0.02)
-    return int(found)
 
 
 async def test_recorded_entries_reach_postgres_chained(app: Quart) -> None:
@@ -41,9 +36,6 @@ async def test_recorded_entries_reach_postgres_chained(app: Quart) -> None:
 
 
 async def test_updates_and_deletes_are_refused_by_the_database(app: Quart) -> None:
-    import asyncpg
-    import pytest
-
     state = _state(app)
     state.audit.record("SYSTEM", "test.tick", "ok")
     await wait_for_records(state, 1)
@@ -54,3 +46,25 @@ async def test_updates_and_deletes_are_refused_by_the_database(app: Quart) -> No
     ):
         with pytest.raises(asyncpg.RaiseError):
             await state.dal.execute(statement)
+
+
+async def test_a_full_queue_drops_counts_and_audits_the_overflow(
+    settings: RouterSettings,
+) -> None:
+    trail = AuditTrail("router", "test", max_queue=5)
+    for number in range(8):
+        trail.record("SYSTEM", "test.flood", "ok", details={"n": number})
+    assert trail.dropped == 3 and trail.backlog == 5
+    assert settings.database_url
+    dal = await AsyncDAL.connect(settings.database_url, max_size=2)
+    tasks = BackgroundTasks()
+    try:
+        await migrate(dal, MIGRATIONS)
+        await trail.start(AuditStore(dal), settings.data_dir / "spool", tasks)
+        await trail.close()
+        rows = await dal.fetch("SELECT action, details::text AS d FROM audit_log ORDER BY id")
+    finally:
+        await tasks.close()
+        await dal.close()
+    assert [row["action"] for row in rows] == ["test.flood"] * 5 + ["audit.overflow"]
+    assert rows[-1]["d"] == '{"dropped": 3}'

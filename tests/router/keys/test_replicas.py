@@ -13,7 +13,7 @@ from router.app import create_app
 from router.audit.store import AuditStore
 from router.settings import RouterSettings
 from router.state import RouterState
-from tests.router.audit.test_trail import wait_for_records
+from tests.support.audit import wait_for_records
 from tests.support.keys import KeyFactory
 
 RESOLVE = "/api/v1/communities/resolve?platform=twitch&channel_id=1"
