@@ -9,7 +9,6 @@ disk and replays the spool, in order, before anything newer.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -49,6 +48,7 @@ class AuditTrail:
         self._store: AuditStore | None = None
         self._spool: AuditSpool | None = None
         self._writer: asyncio.Task[None] | None = None
+        self._next_replay_at = 0.0
 
     def record(
         self,
@@ -101,10 +101,20 @@ class AuditTrail:
                 self._writer.cancel()
                 _log.error("audit writer did not drain in %ss", grace)
         if self._spool is not None:
+            leftovers = self._take_queued()
+            if leftovers:
+                await self._spool.append(leftovers)
             await self._spool.close()
 
+    def _take_queued(self) -> list[AuditRecord]:
+        items = []
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if item is not _STOP:
+                items.append(item)
+        return items
+
     async def _run(self) -> None:
-        assert self._spool is not None
         while True:
             batch, stop = await self._next_batch()
             await self._write(batch)
@@ -127,32 +137,45 @@ class AuditTrail:
         return [item for item in items if item is not _STOP], stop
 
     async def _write(self, batch: list[AuditRecord]) -> None:
-        assert self._store is not None and self._spool is not None
+        assert self._spool is not None
         batch = self._with_overflow_note(batch)
         if self._spool.pending and not await self._replay():
             if batch:
-                await self._spool.append(batch)
+                await self._spool.append(batch)  # behind what is already waiting, in order
             return
-        if not batch:
-            return
+        if batch:
+            await self._insert_or_spool(batch)
+
+    async def _insert_or_spool(self, batch: list[AuditRecord]) -> None:
+        assert self._store is not None and self._spool is not None
         try:
             self.written += await self._store.append(batch)
-        except WRITE_ERRORS as exc:
-            _log.warning("audit database unreachable (%s); spooling", type(exc).__name__)
+        except Exception as exc:  # whatever failed, the records are kept on disk
+            self._failed(exc)
             await self._spool.append(batch)
 
     async def _replay(self) -> bool:
         """Write the spool to PostgreSQL in order; True when it is empty afterwards."""
         assert self._store is not None and self._spool is not None
+        if asyncio.get_running_loop().time() < self._next_replay_at:
+            return False  # the database failed moments ago: do not re-read the spool yet
         spooled = await self._spool.read()
         try:
             for start in range(0, len(spooled), self.batch_size):
                 self.written += await self._store.append(spooled[start : start + self.batch_size])
-        except WRITE_ERRORS:
+        except Exception as exc:  # rows already stored are skipped by uid on the next try
+            self._failed(exc)
             return False
         await self._spool.clear()
-        _log.log(logging.INFO, "replayed %s spooled audit records", len(spooled))
+        _log.info("replayed %s spooled audit records", len(spooled))
         return True
+
+    def _failed(self, exc: Exception) -> None:
+        self._next_replay_at = asyncio.get_running_loop().time() + self.retry_interval
+        if isinstance(exc, WRITE_ERRORS):
+            _log.warning("audit database unreachable (%s); spooling", type(exc).__name__)
+        else:
+            _log.error("audit insert failed; spooling", exc_info=exc)
 
     def _with_overflow_note(self, batch: list[AuditRecord]) -> list[AuditRecord]:
         if not self.dropped:

@@ -3,7 +3,8 @@
 With ``ROUTER_SIGNING_KEY_FILE`` set (which every replica must share anyway) the pepper is
 derived from that file with HKDF, so replicas agree without another secret to distribute.
 Otherwise it is 32 random bytes kept in ``ROUTER_DATA_DIR/api_key_pepper`` (mode 0600),
-created once by whichever process starts first.
+created once by whichever process starts first. Changing the pepper (or the signing key it is
+derived from) invalidates every stored key.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ PEPPER_BYTES = 32
 
 def load_pepper(data_dir: Path, signing_key_file: Path | None) -> bytes:
     """Return the pepper (blocking file I/O: call through a thread)."""
-    if signing_key_file is not None and signing_key_file.is_file():
-        return _derive(signing_key_file.read_bytes())
+    if signing_key_file is not None:
+        return _derive(signing_key_file.read_bytes())  # missing: a start-up error, on purpose
     return _read_or_create(Path(data_dir) / PEPPER_FILE_NAME)
 
 
