@@ -1,0 +1,66 @@
+"""``python -m router`` as a real process (several Hypercorn workers) on a test's stores."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+from router.settings import RouterSettings
+
+from .servers import free_port
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@asynccontextmanager
+async def router_process(settings: RouterSettings, workers: int = 2) -> AsyncIterator[str]:
+    """Run the router on ``settings``' database, Redis and data dir; yield its base URL."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": str(settings.database_url),
+        "REDIS_URL": str(settings.redis_url),
+        "ROUTER_PORT": str(port),
+        "ROUTER_WORKERS": str(workers),
+        "ROUTER_DATA_DIR": str(settings.data_dir),
+        "LOG_LEVEL": "WARNING",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "router"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        await _wait_healthy(base_url, proc)
+        yield base_url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+async def _wait_healthy(base_url: str, proc: subprocess.Popen[bytes]) -> None:
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        for _ in range(300):
+            if proc.poll() is not None:
+                raise RuntimeError(f"the router exited with {proc.returncode}")
+            try:
+                if (await client.get("/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.1)
+    raise TimeoutError("the router did not become healthy")
