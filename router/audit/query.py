@@ -10,7 +10,7 @@ from datetime import datetime
 
 from flask_core import errors
 from flask_core.logging import CATEGORIES
-from flask_core.validation import COMMUNITY_ID, parse_rfc3339
+from flask_core.validation import COMMUNITY_ID, is_storable_text, parse_rfc3339
 
 from ..scope import AdminScope, forbid
 from .store import AuditFilter
@@ -46,8 +46,8 @@ def _text(args: Mapping[str, str], name: str) -> str | None:
     value = args.get(name)
     if value is None or value == "":
         return None
-    if len(value) > MAX_TEXT:
-        raise errors.ValidationError({name: [f"at most {MAX_TEXT} characters"]})
+    if len(value) > MAX_TEXT or not is_storable_text(value):
+        raise errors.ValidationError({name: [f"at most {MAX_TEXT} storable characters"]})
     return value
 
 

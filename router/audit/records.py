@@ -17,10 +17,11 @@ MAX_TEXT = 1024
 
 
 def clean_text(value: str | None, limit: int = MAX_TEXT) -> str | None:
-    """Text PostgreSQL accepts (no NUL), bounded in length."""
+    """Text PostgreSQL accepts (no NUL, no lone surrogate), bounded in length."""
     if value is None:
         return None
-    return str(value).replace("\x00", "\ufffd")[:limit]
+    text = str(value)[:limit].replace("\x00", "\ufffd")
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _clean_json(value: Any) -> Any:

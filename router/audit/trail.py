@@ -117,7 +117,10 @@ class AuditTrail:
     async def _run(self) -> None:
         while True:
             batch, stop = await self._next_batch()
-            await self._write(batch)
+            try:
+                await self._write(batch)
+            except Exception:  # the disk failed too: say so loudly, keep serving later records
+                _log.critical("%s audit records lost", len(batch), exc_info=True)
             if stop:
                 return
 

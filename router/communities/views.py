@@ -7,7 +7,7 @@ from quart import Blueprint, Response, request
 from flask_core import errors
 from flask_core.api import create_response, read_json
 from flask_core.auth import current_principal, require_api_key
-from flask_core.validation import COMMUNITY_ID, validate_input
+from flask_core.validation import COMMUNITY_ID, STORABLE_TEXT, is_storable_text, validate_input
 
 from ..audit.hooks import note_audit
 from ..scope import AdminScope, forbid
@@ -19,11 +19,23 @@ blueprint = Blueprint("communities", __name__, url_prefix="/api/v1")
 PLATFORM = r"^[a-z][a-z0-9_-]{0,31}$"
 CREATE_COMMUNITY = {
     "id": {"type": "string", "nullable": True, "regex": COMMUNITY_ID.pattern},
-    "name": {"type": "string", "required": True, "minlength": 1, "maxlength": 200},
+    "name": {
+        "type": "string",
+        "required": True,
+        "minlength": 1,
+        "maxlength": 200,
+        "regex": STORABLE_TEXT,
+    },
 }
 ADD_CHANNEL = {
     "platform": {"type": "string", "required": True, "regex": PLATFORM},
-    "channel_id": {"type": "string", "required": True, "minlength": 1, "maxlength": 128},
+    "channel_id": {
+        "type": "string",
+        "required": True,
+        "minlength": 1,
+        "maxlength": 128,
+        "regex": STORABLE_TEXT,
+    },
 }
 MAX_QUERY_TEXT = 128
 
@@ -69,7 +81,7 @@ async def add_channel(community_id: str) -> Response:
 
 def _query_text(name: str) -> str:
     value = request.args.get(name, "")
-    if not value or len(value) > MAX_QUERY_TEXT:
+    if not value or len(value) > MAX_QUERY_TEXT or not is_storable_text(value):
         raise errors.ValidationError({name: [f"required, 1..{MAX_QUERY_TEXT} characters"]})
     return value
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask_core import errors
 from flask_core.auth import GLOBAL_SCOPE, ROLES
 from flask_core.settings import parse_rate
-from flask_core.validation import MODULE_ID, parse_rfc3339
+from flask_core.validation import MODULE_ID, STORABLE_TEXT, parse_rfc3339
 
 from .models import NewKey
 
@@ -16,7 +16,13 @@ COMMUNITY_OR_GLOBAL = r"^(\*|[A-Za-z0-9_-]{1,64})$"
 MAX_GRACE_SECONDS = 86_400
 
 CREATE_KEY = {
-    "name": {"type": "string", "required": True, "minlength": 1, "maxlength": 128},
+    "name": {
+        "type": "string",
+        "required": True,
+        "minlength": 1,
+        "maxlength": 128,
+        "regex": STORABLE_TEXT,
+    },
     "role": {"type": "string", "required": True, "allowed": list(ROLES)},
     "communities": {
         "type": "list",

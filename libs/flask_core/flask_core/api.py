@@ -34,11 +34,16 @@ def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def encode_json(data: Any) -> bytes:
+    """UTF-8 JSON; a lone surrogate echoed from the input becomes its ``\\uXXXX`` escape."""
+    return dumps(data).encode("utf-8", "backslashreplace")
+
+
 def create_response(
     data: Any = None, status: int = 200, headers: Mapping[str, str] | None = None
 ) -> Response:
     """A JSON response; ``None`` with 204 gives an empty body."""
-    body = "" if data is None and status == 204 else dumps(data)
+    body = b"" if data is None and status == 204 else encode_json(data)
     response = Response(body, status=status, content_type=JSON)
     if headers:
         response.headers.update(headers)
@@ -58,7 +63,7 @@ def error_response(error: errors.HTTPError) -> Response:
         "timestamp": now_rfc3339(),
     }
     body.update(error.extensions)
-    response = Response(dumps(body), status=error.status_code, content_type=PROBLEM_JSON)
+    response = Response(encode_json(body), status=error.status_code, content_type=PROBLEM_JSON)
     response.headers.update(error.headers)
     return response
 

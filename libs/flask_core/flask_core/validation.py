@@ -13,11 +13,21 @@ from .errors import ValidationError
 
 COMMUNITY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 USER_ID = r"^[a-z]+:[A-Za-z0-9_.-]{1,64}$"
+# Text PostgreSQL can store: no NUL character, no lone UTF-16 surrogate (JSON allows both).
+STORABLE_TEXT = r"^[^\x00\ud800-\udfff]*$"
 MODULE_ID = r"^[a-z][a-z0-9_-]{1,62}$"
 SEMVER = (
     r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
     r"(?:-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(?:\+[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?$"
 )
+
+
+_STORABLE = re.compile(STORABLE_TEXT)
+
+
+def is_storable_text(value: str) -> bool:
+    """Whether PostgreSQL can store ``value`` as text."""
+    return _STORABLE.match(value) is not None
 
 
 class CoreValidator(Validator):

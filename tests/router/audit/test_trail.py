@@ -68,3 +68,19 @@ async def test_a_full_queue_drops_counts_and_audits_the_overflow(
         await dal.close()
     assert [row["action"] for row in rows] == ["test.flood"] * 5 + ["audit.overflow"]
     assert rows[-1]["d"] == '{"dropped": 3}'
+
+
+async def test_records_with_unstorable_text_are_cleaned_not_lost(app: Quart) -> None:
+    state = _state(app)
+    state.audit.record(
+        "SYSTEM",
+        "test.odd\x00",
+        "ok\ud800",
+        reason="r" * 5000,
+        details={"k\ud800": ["\x00", 1.5, float("nan"), {"deep": "é"}], "n": 2**70},
+    )
+    assert await wait_for_records(state, 1) == 1
+    row = await state.dal.fetchrow("SELECT action, result, reason FROM audit_log")
+    assert row is not None and row["action"] == "test.odd\ufffd" and row["result"] == "ok?"
+    assert len(row["reason"]) == 1024
+    assert (await AuditStore(state.dal).verify()).ok
