@@ -6,7 +6,8 @@ from typing import Any
 
 from quart import Quart, Response, g, request
 
-from flask_core.api import route_label
+from flask_core import errors
+from flask_core.api import error_response, route_label
 from flask_core.auth import COMMUNITY_HEADER, Principal
 from flask_core.validation import COMMUNITY_ID
 
@@ -63,6 +64,18 @@ def _is_audited_change(status: int) -> bool:
 
 
 def install_audit_hooks(app: Quart) -> None:
+    @app.errorhandler(errors.Unauthorized)
+    async def _audit_unauthorized(error: errors.Unauthorized) -> Response:
+        if not g.get("deny_reason"):  # raised by a view rather than by the guard
+            record_denial("AUTH", error.detail, g.get("principal"))
+        return error_response(error)
+
+    @app.errorhandler(errors.Forbidden)
+    async def _audit_forbidden(error: errors.Forbidden) -> Response:
+        if not g.get("deny_reason"):
+            record_denial("AUTHZ", error.detail, g.get("principal"))
+        return error_response(error)
+
     @app.after_request
     async def _audit_change(response: Response) -> Response:
         if _is_audited_change(response.status_code):

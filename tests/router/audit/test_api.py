@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -178,3 +179,40 @@ async def test_denials_and_changes_are_audited_without_secrets(
     dump = " ".join(str(dict(row)) for row in rows)
     for secret_text in (admin, user, bogus, secret, "S" * 43):
         assert secret_text not in dump
+
+
+async def test_a_forbidden_raised_inside_a_view_is_audited_once(
+    app: Quart, client: TestClientProtocol, api_key: KeyFactory
+) -> None:
+    from quart import g
+
+    from flask_core import errors
+    from flask_core.auth import require_api_key
+
+    @app.get("/api/v1/admin/test-refusal")
+    @require_api_key("admin")
+    async def refuse() -> None:
+        raise errors.Forbidden("Not this one.")
+
+    @app.get("/api/v1/admin/test-guarded-refusal")
+    @require_api_key("admin")
+    async def refuse_after_forbid() -> None:
+        from router.scope import forbid
+
+        assert g.get("deny_reason") is None
+        forbid("already audited")
+
+    admin = await api_key("admin")
+    assert (
+        await client.get("/api/v1/admin/test-refusal", headers={"X-API-Key": admin})
+    ).status_code == 403
+    second = await client.get("/api/v1/admin/test-guarded-refusal", headers={"X-API-Key": admin})
+    assert second.status_code == 403
+    state = _state(app)
+    await wait_for_records(state, 2)
+    await asyncio.sleep(0.1)
+    rows = await state.dal.fetch("SELECT category, reason, action FROM audit_log ORDER BY id")
+    assert [(r["category"], r["reason"]) for r in rows] == [
+        ("AUTHZ", "Not this one."),
+        ("AUTHZ", "already audited"),
+    ]

@@ -67,7 +67,8 @@ async def test_resolve_is_filtered_by_the_key_scope(
     foreign = await client.get(url + "chan-c2", headers={"X-API-Key": scoped})
     assert own.status_code == 200
     assert foreign.status_code == 404
-    assert "c2" not in (await foreign.get_data()).decode()
+    body = await foreign.get_json()
+    assert "community_id" not in body and '"c2"' not in (await foreign.get_data()).decode()
 
 
 async def test_scoped_admin_sees_and_changes_only_its_communities(
