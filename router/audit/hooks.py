@@ -53,7 +53,7 @@ def note_audit(community: str | None = None, **details: Any) -> None:
     g.audit_details = {**g.get("audit_details", {}), **details}
 
 
-def _is_audited_change(status: int) -> bool:
+def _is_audited_change() -> bool:
     rule = route_label()
     return (
         request.method in MUTATING_METHODS
@@ -78,13 +78,13 @@ def install_audit_hooks(app: Quart) -> None:
 
     @app.after_request
     async def _audit_change(response: Response) -> Response:
-        if _is_audited_change(response.status_code):
+        if _is_audited_change():
             principal: Principal | None = g.get("principal")
             router_state().audit.record(
                 "AUDIT",
                 _action(),
                 str(response.status_code),
-                community=g.get("audit_community") or g.get("community") or _claimed_community(),
+                community=g.get("audit_community") or g.get("community"),
                 user=f"key:{principal.key_id}" if principal else None,
                 details={"path": request.path, **g.get("audit_details", {})},
             )
