@@ -79,6 +79,10 @@ async def add_channel(community_id: str) -> Response:
     return create_response(channel_json(row), status=201 if created else 200)
 
 
+create_community.__body_schema__ = CREATE_COMMUNITY  # type: ignore[attr-defined]
+add_channel.__body_schema__ = ADD_CHANNEL  # type: ignore[attr-defined]
+
+
 def _query_text(name: str) -> str:
     value = request.args.get(name, "")
     if not value or len(value) > MAX_QUERY_TEXT or not is_storable_text(value):

@@ -76,3 +76,7 @@ async def revoke_key(key_id: str) -> Response:
     await router_state().keys.revoke(key_id)
     _note(key)
     return create_response(None, status=204)
+
+
+create_key.__body_schema__ = CREATE_KEY  # type: ignore[attr-defined]
+rotate_key.__body_schema__ = ROTATE_KEY  # type: ignore[attr-defined]
