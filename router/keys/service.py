@@ -43,6 +43,7 @@ class KeyService:
         self.authenticator = KeyAuthenticator(self.store, cache_ttl)
         self.redis = redis
         self.flush_interval = flush_interval
+        self._listener_down = False
 
     @classmethod
     async def open(
@@ -106,7 +107,9 @@ class KeyService:
             try:
                 await self._listen_once()
             except (RedisError, OSError) as exc:
-                _log.warning("key invalidation listener lost Redis: %s", type(exc).__name__)
+                if not self._listener_down:  # once per outage, not every retry
+                    _log.warning("key invalidation listener lost Redis: %s", type(exc).__name__)
+                self._listener_down = True
             self.authenticator.invalidate()  # messages may have been missed meanwhile
             await asyncio.sleep(0.5)
 
@@ -114,6 +117,9 @@ class KeyService:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         try:
             await pubsub.subscribe(INVALIDATE_CHANNEL)
+            if self._listener_down:
+                _log.info("key invalidation listener back on Redis")
+                self._listener_down = False
             while True:
                 # A bounded wait keeps the connection's health checks running.
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
