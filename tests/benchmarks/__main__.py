@@ -8,7 +8,7 @@ import sys
 
 from .harness import bench_context
 
-SECTIONS = ["baseline", "events", "auth"]
+SECTIONS = ["baseline", "events", "auth", "routing"]
 
 
 async def main(selected: list[str]) -> None:
