@@ -72,6 +72,12 @@ def valid_request_id(value: str | None) -> bool:
     return value is not None and 0 < len(value) <= 128 and all(33 <= ord(c) <= 126 for c in value)
 
 
+async def raw_body() -> bytes:
+    """The request body as bytes (within the 1 MiB limit), for signature checks."""
+    data = await request.get_data(as_text=False)
+    return data if isinstance(data, bytes) else data.encode()
+
+
 async def read_json(*, required: bool = True) -> Any:
     """Parse the body as JSON, raising 415, 413 or 400 problems as appropriate."""
     mimetype = (request.mimetype or "").lower()

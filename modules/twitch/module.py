@@ -1,0 +1,136 @@
+"""The Twitch module: verifies EventSub webhooks and forwards them to the router."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis.asyncio as aioredis
+from quart import Response, request
+
+from flask_core import errors
+from flask_core.api import create_response, raw_body
+from flask_core.auth import check_guards, public
+from flask_core.forwarding import EventForwarder, PendingEvent, SeenMessages
+from flask_core.logging import correlation_id, get_logger, log_audit_event
+from flask_core.module import ModuleBase, ModuleSettings
+from flask_core.redis_client import create_redis
+from flask_core.settings import EnvReader
+from flask_core.webhooks import twitch_signature_valid, twitch_timestamp_fresh
+
+from . import __version__
+from .eventsub import broadcaster_of, notification_event, revocation_event
+
+DEFAULT_PORT = 8010
+_log = get_logger("modules.twitch")
+
+
+@dataclass(frozen=True)
+class TwitchSettings:
+    module: ModuleSettings
+    webhook_secret: bytes = field(repr=False)
+    redis_url: str | None = None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> TwitchSettings:
+        module = ModuleSettings.from_env(
+            environ, default_name="twitch", default_port=DEFAULT_PORT, version=__version__
+        )
+        env = EnvReader(environ)
+        return cls(
+            module=module,
+            webhook_secret=env.required("TWITCH_WEBHOOK_SECRET").encode(),
+            redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
+        )
+
+
+class TwitchModule(ModuleBase):
+    """``POST /webhooks/twitch``: EventSub notifications, challenges and revocations."""
+
+    module_type = "trigger"
+
+    def __init__(self, settings: TwitchSettings) -> None:
+        super().__init__(settings.module)
+        self._secret = settings.webhook_secret
+        self._redis_url = settings.redis_url
+        self._redis: aioredis.Redis | None = None
+        self.forwarder = EventForwarder(self.router, "twitch")
+        self.seen = SeenMessages(None, "twitch:seen")
+        self.app.add_url_rule("/webhooks/twitch", "twitch_webhook", self.webhook, methods=["POST"])
+        check_guards(self.app)
+
+    async def initialize(self) -> None:
+        if self._redis_url:
+            self._redis = create_redis(self._redis_url)
+            self.seen = SeenMessages(self._redis, "twitch:seen")
+        self.forwarder.start()
+
+    async def release(self) -> None:
+        await self.forwarder.close(self.settings.drain_seconds)
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    @public
+    async def webhook(self) -> Response:
+        """Receive one EventSub message (signature and freshness checked first)."""
+        body = await raw_body()
+        message_id = request.headers.get("Twitch-Eventsub-Message-Id", "")
+        timestamp = request.headers.get("Twitch-Eventsub-Message-Timestamp", "")
+        signature = request.headers.get("Twitch-Eventsub-Message-Signature", "")
+        if not (message_id and signature) or not twitch_signature_valid(
+            self._secret, message_id, timestamp, body, signature
+        ):
+            log_audit_event("AUTH", None, None, "twitch.webhook", "denied", reason="bad signature")
+            raise errors.Forbidden("The EventSub signature does not match.")
+        if not twitch_timestamp_fresh(timestamp):
+            log_audit_event("AUTH", None, None, "twitch.webhook", "denied", reason="stale")
+            raise errors.Forbidden("The EventSub message is too old or from the future.")
+        message = _json_object(body)
+        kind = request.headers.get("Twitch-Eventsub-Message-Type", "")
+        if kind == "webhook_callback_verification":
+            return _challenge(message)
+        if kind not in ("notification", "revocation"):
+            raise errors.BadRequest(f"Unknown EventSub message type {kind!r}.")
+        if not await self.seen.first_time(message_id):
+            return create_response(None, 204)
+        if kind == "revocation":
+            event = revocation_event(message, message_id, timestamp)
+            log_audit_event(
+                "AUDIT",
+                None,
+                None,
+                "twitch.subscription.revoked",
+                "accepted",
+                subscription=event["payload"],
+            )
+        else:
+            event = notification_event(message, message_id, timestamp)
+        await self._queue(message_id, broadcaster_of(message), event)
+        return create_response(None, 204)
+
+    async def _queue(self, message_id: str, channel_id: str | None, event: dict[str, Any]) -> None:
+        if channel_id is None:
+            _log.warning("EventSub message without a broadcaster; nothing to route")
+            return
+        if not self.forwarder.offer(PendingEvent(channel_id, event, correlation_id())):
+            await self.seen.forget(message_id)  # let Twitch's retry through later
+            raise errors.ModuleUnavailable("The module is overloaded.", retry_after=5)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        raise errors.BadRequest("The body is not valid JSON.") from None
+    if not isinstance(message, dict):
+        raise errors.BadRequest("The body must be a JSON object.")
+    return message
+
+
+def _challenge(message: dict[str, Any]) -> Response:
+    challenge = message.get("challenge")
+    if not isinstance(challenge, str):
+        raise errors.BadRequest("The verification message has no challenge.")
+    return Response(challenge, status=200, content_type="text/plain")
