@@ -5,7 +5,10 @@ Convention (push): ``POST {base_url}/events`` with the envelope as the JSON body
 A module that cannot be reached (no healthy instance, connection refused) is *down*: the event
 waits for it without using up attempts. A module that answers with anything else, or times out
 reading, *failed*: after ``max_attempts`` the event goes to the dead-letter stream. Events of a
-community are handled one at a time in stream order, so a module sees them in order.
+community are handled one at a time in stream order, so a module sees them in order; different
+communities proceed side by side. Delivery is at-least-once: acks are sent once per batch, so a
+crash or a Redis outage between push and ack means the module sees that event again (the
+envelope's ``event_id`` / ``X-Event-ID`` is its idempotency key).
 """
 
 from __future__ import annotations
@@ -94,6 +97,7 @@ class ModuleDeliverer:
         self._lease = lease
         self._settings = settings
         self._claimed: set[str] = set()
+        self._unacked: dict[str, list[str]] = {}
         self._lost = asyncio.Event()
 
     @property
@@ -105,14 +109,15 @@ class ModuleDeliverer:
         keeper = asyncio.create_task(self._keep_lease(), name=f"lease:{self.module_id}")
         try:
             while not self._lost.is_set():
-                for entry in await self._next_batch():
-                    await self._deliver(entry)
-        except LeaseLost:
+                await self._deliver_batch(await self._next_batch())
+        except* LeaseLost:
             _log.warning("delivery lease for %s lost", self.module_id)
-        except UNREACHABLE as exc:
-            _log.warning("delivery for %s stopped: Redis unreachable (%s)", self.module_id, exc)
+        except* UNREACHABLE as group:
+            _log.warning("delivery for %s stopped: Redis unreachable (%s)", self.module_id, group)
         finally:
             keeper.cancel()
+            with contextlib.suppress(*UNREACHABLE):  # unacked ones are redelivered: at-least-once
+                await self._flush_acks()
             await self._give_back()
 
     async def _keep_lease(self) -> None:
@@ -203,6 +208,20 @@ class ModuleDeliverer:
             for entry_id, rows in zip(ids, found, strict=True)
         ]
 
+    async def _deliver_batch(self, batch: list[Entry]) -> None:
+        """Communities side by side, each strictly in order, then one round of acks."""
+        by_community: dict[str, list[Entry]] = {}
+        for entry in batch:
+            by_community.setdefault(entry.community, []).append(entry)
+        async with asyncio.TaskGroup() as group:
+            for entries in by_community.values():
+                group.create_task(self._deliver_in_order(entries))
+        await self._flush_acks()
+
+    async def _deliver_in_order(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            await self._deliver(entry)
+
     async def _deliver(self, entry: Entry) -> None:
         if entry.fields is None or self.module_id not in entry.targets:
             await self._ack(entry)
@@ -257,7 +276,17 @@ class ModuleDeliverer:
         return Outcome.FAILED, f"HTTP {response.status_code}"
 
     async def _ack(self, entry: Entry) -> None:
-        await self._redis.xack(stream_key(entry.community), self.module_id, entry.entry_id)
+        """Note ``entry`` as done; acks go to Redis once per batch (or before any wait)."""
+        self._unacked.setdefault(stream_key(entry.community), []).append(entry.entry_id)
+
+    async def _flush_acks(self) -> None:
+        if not self._unacked:
+            return
+        unacked, self._unacked = self._unacked, {}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key, entry_ids in unacked.items():
+                pipe.xack(key, self.module_id, *entry_ids)
+            await pipe.execute()
 
     async def _bury(self, entry: Entry, attempts: int, error: str) -> None:
         assert entry.fields is not None
@@ -273,7 +302,8 @@ class ModuleDeliverer:
         )
 
     async def _pause(self, seconds: float) -> None:
-        """Sleep, waking early when the lease is lost."""
+        """Sleep, waking early when the lease is lost; what is done is acked first."""
+        await self._flush_acks()
         try:
             await asyncio.wait_for(self._lost.wait(), timeout=seconds)
         except TimeoutError:

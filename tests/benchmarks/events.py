@@ -131,11 +131,11 @@ async def _measure_latency(bench: Bench, base_url: str, key: str) -> tuple[Stats
         await ready.wait()
         warm: dict[str, float] = {}
         await _send_at_rate(s, f"{base_url}/api/v1/events", key, warm, seconds=0.5)
-        while len(durable) < len(warm):  # the deliverer is running before we measure
+        while not warm.keys() <= durable.keys():  # the deliverer runs before we measure
             await asyncio.sleep(0.1)
         await _send_at_rate(s, f"{base_url}/api/v1/events", key, sent)
         deadline = time.monotonic() + 20
-        while len(durable) < len(sent) and time.monotonic() < deadline:
+        while not sent.keys() <= durable.keys() and time.monotonic() < deadline:
             await asyncio.sleep(0.1)
     listener.cancel()
     await asyncio.gather(listener, return_exceptions=True)
