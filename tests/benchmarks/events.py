@@ -4,7 +4,9 @@ Throughput: ``POST /api/v1/events`` with a core key (authenticated, rate-limited
 with a fresh id each time, appended to the stream and published), closed loop, against
 ``GET /health`` on the same router. Latency: events sent at a fixed rate; each carries its send
 time; a raw redis.asyncio pattern subscriber (live) and a module registered for the type
-(durable push) note when it arrives. Load client, subscriber and module share this process.
+(durable push) note when it arrives. Drain: a backlog queued for a module that is down, timed
+from its first to its last arrival once the module is back (sequential per community, so this is
+the one-community ceiling). Load client, subscriber and module share this process.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import aiohttp
 import redis.asyncio as aioredis
 from quart import Quart, Response, request
 
-from tests.support.servers import serve_app
+from tests.support.servers import free_port, serve_app
 
 from .harness import Bench, Stats
 
@@ -31,8 +33,10 @@ UNLIMITED = {
     "ROUTER_RATE_LIMIT_COMMUNITY": "100000000/minute",
     "ROUTER_EVENTS_BLOCK_MS": "1000",
 }
-LATENCY_RATE = 200.0  # events per second while measuring latency
+LATENCY_RATE = 100.0  # events per second while measuring latency (well under saturation)
 LATENCY_SECONDS = 4.0
+BACKLOG_EVENTS = 1000  # queued for a module that is down, then drained when it is back
+BACKLOG_COMMUNITY = "bench-backlog"
 
 
 def _durable_module(arrivals: dict[str, float]) -> Quart:
@@ -60,9 +64,14 @@ async def _core_key(session: aiohttp.ClientSession, base_url: str) -> str:
         return str((await response.json())["key"])
 
 
-async def _register(session: aiohttp.ClientSession, base_url: str, module_url: str) -> None:
+async def _register(
+    session: aiohttp.ClientSession,
+    base_url: str,
+    module_url: str,
+    module_id: str = "bench-subscriber",
+) -> None:
     body = {
-        "module_id": "bench-subscriber",
+        "module_id": module_id,
         "module_version": "1.0.0",
         "module_type": "core",
         "base_url": module_url,
@@ -142,6 +151,31 @@ async def _measure_latency(bench: Bench, base_url: str, key: str) -> tuple[Stats
     return _latencies(sent, live), _latencies(sent, durable)
 
 
+async def _send_backlog(session: aiohttp.ClientSession, url: str, key: str) -> list[str]:
+    headers = {"X-API-Key": key, "X-Community-ID": BACKLOG_COMMUNITY}
+    body = {"platform": "system", "type": "bench.ping", "payload": {}}
+    ids: list[str] = []
+    for _ in range(BACKLOG_EVENTS):  # one at a time: the stream order is the sending order
+        async with session.post(url, json=body, headers=headers) as response:
+            ids.append((await response.json())["event_id"])
+    return ids
+
+
+async def _measure_drain(base_url: str, key: str) -> float:
+    """Events per second one module receives while catching up on a backlog."""
+    arrivals: dict[str, float] = {}
+    port = free_port()
+    async with aiohttp.ClientSession() as session:
+        await _register(session, base_url, f"http://127.0.0.1:{port}", "bench-backlog")
+        ids = await _send_backlog(session, f"{base_url}/api/v1/events", key)
+    async with serve_app(_durable_module(arrivals), port):
+        deadline = time.monotonic() + 60
+        while not arrivals.keys() >= set(ids) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+    times = sorted(arrivals[i] for i in ids if i in arrivals)
+    return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else float("nan")
+
+
 def _latency_line(stats: Stats) -> str:
     figures = f"p50 {stats.p50:7.2f} ms  p99 {stats.p99:7.2f} ms"
     return f"{figures}  ({stats.count} seen, {stats.errors} missing)"
@@ -162,6 +196,7 @@ async def run(bench: Bench) -> None:
             events_url, method="POST", headers=headers, json=body, duration=5.0, expect=(202,)
         )
         live, durable = await _measure_latency(bench, router.base_url, key)
+        drain = await _measure_drain(router.base_url, key)
     bench.report(SECTION, "router GET /health", health.line())
     bench.report(SECTION, "router POST /api/v1/events (accepted)", events.line())
     bench.ratio(SECTION, "events/health throughput", events.rps, health.rps)
@@ -169,3 +204,4 @@ async def run(bench: Bench) -> None:
         SECTION, f"ingest -> pub/sub subscriber @{LATENCY_RATE:.0f}/s", _latency_line(live)
     )
     bench.report(SECTION, f"ingest -> durable module @{LATENCY_RATE:.0f}/s", _latency_line(durable))
+    bench.report(SECTION, "durable backlog drain, one module", f"{drain:9.1f} events/s")
