@@ -85,3 +85,8 @@ async def post_response() -> Response:
     except UNREACHABLE as exc:
         raise errors.ModuleUnavailable("The message bus is unreachable; retry.") from exc
     return create_response({"response_id": message["response_id"]}, status=202)
+
+
+post_event.__body_schema__ = EVENT_SCHEMA  # type: ignore[attr-defined]
+post_event_batch.__body_schema__ = BATCH_SCHEMA  # type: ignore[attr-defined]
+post_response.__body_schema__ = RESPONSE_SCHEMA  # type: ignore[attr-defined]
