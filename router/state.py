@@ -102,7 +102,7 @@ class RouterState:
             follow_redirects=False,
         )
         audit_spool = self.settings.data_dir / "spool" / "audit"
-        await self.audit.start(AuditStore(self._dal), audit_spool, self.tasks)
+        await self.audit.start(AuditStore(self._dal), audit_spool)
         self._keys = await KeyService.open(self._dal, self._redis, self.settings, self.tasks)
         self._routing = await Routing.open(
             self.settings, self._dal, self._redis, self._http, self.audit, self.tasks
@@ -110,12 +110,12 @@ class RouterState:
         self._events = await open_events(self)
 
     async def close(self) -> None:
-        await self.audit.close()  # drain before the writer's resources go away
         if self._keys is not None:
             await self._keys.close()
         await self.tasks.close()
         if self._events is not None:
             await self._events.close()
+        await self.audit.close()  # last: it takes what the others recorded while closing
         if self._http is not None:
             await self._http.aclose()
         if self._redis is not None:

@@ -49,6 +49,7 @@ class AuditTrail:
         self._spool: AuditSpool | None = None
         self._writer: asyncio.Task[None] | None = None
         self._next_replay_at = 0.0
+        self._tasks = BackgroundTasks()
 
     def record(
         self,
@@ -85,11 +86,12 @@ class AuditTrail:
     def backlog(self) -> int:
         return self._queue.qsize()
 
-    async def start(self, store: AuditStore, spool_dir: Path, tasks: BackgroundTasks) -> None:
+    async def start(self, store: AuditStore, spool_dir: Path) -> None:
+        """Open the spool and start the writer (its own task set: it outlives the others)."""
         self._store = store
         self._spool = AuditSpool(spool_dir)
         await self._spool.open()
-        self._writer = tasks.spawn("audit.writer", self._run())
+        self._writer = self._tasks.spawn("audit.writer", self._run())
 
     async def close(self, grace: float = 10.0) -> None:
         """Drain the queue (to PostgreSQL or the spool), then stop the writer."""
@@ -105,6 +107,7 @@ class AuditTrail:
             if leftovers:
                 await self._spool.append(leftovers)
             await self._spool.close()
+        await self._tasks.close()
 
     def _take_queued(self) -> list[AuditRecord]:
         items = []

@@ -16,7 +16,6 @@ from pathlib import Path
 import aiohttp
 
 from flask_core.database import AsyncDAL, migrate
-from flask_core.tasks import BackgroundTasks
 from router.audit.store import AuditStore
 from router.audit.trail import AuditTrail
 from router.state import MIGRATIONS
@@ -80,12 +79,11 @@ async def _http(bench: Bench) -> None:
 async def _audit_writer(bench: Bench) -> None:
     async with bench.database() as url:
         dal = await AsyncDAL.connect(url, max_size=4)
-        tasks = BackgroundTasks()
         trail = AuditTrail("router", "bench", max_queue=AUDIT_RECORDS)
         try:
             await migrate(dal, MIGRATIONS)
             store = AuditStore(dal)
-            await trail.start(store, Path(bench.directory) / "audit-spool", tasks)
+            await trail.start(store, Path(bench.directory) / "audit-spool")
             started = time.perf_counter()
             for number in range(AUDIT_RECORDS):
                 trail.record(
@@ -106,7 +104,6 @@ async def _audit_writer(bench: Bench) -> None:
             verify_elapsed = time.perf_counter() - verify_started
         finally:
             await trail.close()
-            await tasks.close()
             await dal.close()
     bench.report(
         SECTION,

@@ -7,7 +7,6 @@ import pytest
 from quart import Quart
 
 from flask_core.database import AsyncDAL, migrate
-from flask_core.tasks import BackgroundTasks
 from router.audit.store import AuditStore
 from router.audit.trail import AuditTrail
 from router.settings import RouterSettings
@@ -57,14 +56,12 @@ async def test_a_full_queue_drops_counts_and_audits_the_overflow(
     assert trail.dropped == 3 and trail.backlog == 5
     assert settings.database_url
     dal = await AsyncDAL.connect(settings.database_url, max_size=2)
-    tasks = BackgroundTasks()
     try:
         await migrate(dal, MIGRATIONS)
-        await trail.start(AuditStore(dal), settings.data_dir / "spool", tasks)
+        await trail.start(AuditStore(dal), settings.data_dir / "spool")
         await trail.close()
         rows = await dal.fetch("SELECT action, details::text AS d FROM audit_log ORDER BY id")
     finally:
-        await tasks.close()
         await dal.close()
     assert [row["action"] for row in rows] == ["test.flood"] * 5 + ["audit.overflow"]
     assert rows[-1]["d"] == '{"dropped": 3}'
