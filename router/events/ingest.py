@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from redis.exceptions import RedisError
+
 from flask_core.logging import get_logger
 
 from .commands import CommandRouter
@@ -109,6 +111,9 @@ class EventIngest:
             try:
                 replayed = await self._spool.drain(self.replay)
             except UNREACHABLE:
+                continue
+            except RedisError as exc:  # e.g. OOM: keep the spool, try again later
+                _log.error("spool replay refused by Redis: %s", exc, extra={"event_type": "ERROR"})
                 continue
             self._metrics.replayed.inc(replayed)
             _log.info("replayed %d spooled event(s)", replayed, extra={"event_type": "SYSTEM"})

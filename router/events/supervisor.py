@@ -9,6 +9,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 import httpx
+from redis.exceptions import RedisError
 
 from flask_core.logging import get_logger
 
@@ -62,6 +63,8 @@ class DeliverySupervisor:
                 await self._scan()
             except UNREACHABLE as exc:
                 _log.warning("delivery scan paused: Redis unreachable (%s)", type(exc).__name__)
+            except RedisError as exc:
+                _log.error("delivery scan failed: %s", exc, extra={"event_type": "ERROR"})
             await asyncio.sleep(self._settings.scan_interval_seconds)
 
     async def _scan(self) -> None:
