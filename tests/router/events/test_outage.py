@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -81,3 +83,28 @@ async def test_events_accepted_while_redis_is_down_are_delivered_in_order(
     redis = outage_app.extensions["router"].redis
     entries = await redis.xrange(stream_key("c1"))
     assert len(entries) == len(accepted)
+
+
+async def test_while_redis_is_down_a_repeated_id_is_caught_by_the_process_memory(
+    outage_app: Quart, own_redis: EmbeddedRedis, api_key: KeyFactory
+) -> None:
+    client = outage_app.test_client()
+    trigger = await api_key("trigger", communities=["c1"], app=outage_app)
+    headers = {"X-API-Key": trigger, "X-Community-ID": "c1"}
+    body = {**CHAT, "event_id": str(uuid.uuid4()), "payload": {"text": "once"}}
+    await asyncio.to_thread(own_redis.stop)
+    first = await client.post("/api/v1/events", json=body, headers=headers)
+    again = await client.post("/api/v1/events", json=body, headers=headers)
+    other = await client.post("/api/v1/events", json={**CHAT, "payload": {}}, headers=headers)
+    await asyncio.to_thread(own_redis.start)
+    assert (first.status_code, again.status_code, other.status_code) == (202, 200, 202)
+    assert (await again.get_json())["duplicate"] is True
+    redis = outage_app.extensions["router"].redis
+    for _ in range(200):
+        entries = await redis.xrange(stream_key("c1"))
+        if len(entries) >= 2:
+            break
+        await asyncio.sleep(0.05)
+    envelopes = [json.loads(fields[b"e"]) for _, fields in entries]
+    ids = [envelope["event_id"] for envelope in envelopes]
+    assert ids == [body["event_id"], (await other.get_json())["event_id"]]
