@@ -86,7 +86,10 @@ class Hub:
 
     def spawn(self, name: str, module: str, env: dict[str, str]) -> None:
         command = [sys.executable, "-m", module]
-        process = subprocess.Popen(command, env={**os.environ, **env})  # noqa: S603
+        # A session of its own: Ctrl-C reaches only the hub, which stops children in order.
+        process = subprocess.Popen(  # noqa: S603
+            command, env={**os.environ, **env}, start_new_session=True
+        )
         self.processes.append((name, process))
 
     def wait_healthy(self, url: str, name: str, timeout: float = 60) -> None:
@@ -129,16 +132,17 @@ class Hub:
             return str(created.json()["key"])
 
     def stop(self) -> None:
+        """Stop the modules first (they deregister from the router), then the router."""
         self.stopping = True
-        for _, process in reversed(self.processes):
+        for name, process in reversed(self.processes):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-        for name, process in reversed(self.processes):
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 _log.warning("%s did not stop in time; killing it", name)
                 process.kill()
+                process.wait()
 
     def run(self, stack: ExitStack) -> int:
         settings = resolve_stores(self.settings, stack)

@@ -127,8 +127,10 @@ class EmbeddedRedis:
             self.socket_path.unlink()
         if self._answers():
             return self.url  # another process of the same data dir started it
+        # Its own session: a Ctrl-C meant for the parent must not kill Redis before the parent
+        # has shut its clients down; the parent stops it explicitly.
         self._process = subprocess.Popen(  # noqa: S603 - fixed binary, generated config
-            [__redis_executable__, str(config)], stdin=subprocess.DEVNULL
+            [__redis_executable__, str(config)], stdin=subprocess.DEVNULL, start_new_session=True
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
