@@ -18,7 +18,7 @@ $(STAMP): $(BIN)/python requirements/base.txt requirements/dev.txt pyproject.tom
 install: $(STAMP)
 
 run: install
-	$(BIN)/python -m router.hub
+	$(BIN)/python -m router hub
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
