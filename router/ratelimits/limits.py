@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 from quart import Quart, Response, g, has_request_context, request
 
-from flask_core.auth import current_principal, guard_of
+from flask_core.auth import Principal, current_principal, guard_of
 from flask_core.ratelimit import Decision, Quota, Rate, RateLimiter
 
 from ..settings import RouterSettings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def limited_in_view(view: F) -> F:
+    """Mark a view that applies the caller's quotas itself, with the user its body names.
+
+    One Redis call then decides the key, community and user quotas together.
+    """
+    view.__limited_in_view__ = True  # type: ignore[attr-defined]
+    return view
 
 
 class RouterLimits:
@@ -31,17 +43,24 @@ class RouterLimits:
     def _user_quota(self, community: str, user_id: str) -> Quota:
         return Quota("user", f"user:{community}:{user_id}", self._user)
 
-    async def check_request(
-        self, key_id: str, own_limit: str | None, community: str | None
+    async def check_caller(
+        self, principal: Principal, community: str | None, user_id: str | None = None
     ) -> Decision:
-        quotas = [self._key_quota(key_id, own_limit)]
+        """Count one request of ``principal`` (in ``community``, for ``user_id``); 429 if over."""
+        quotas = [self._key_quota(principal.key_id, principal.rate_limit)]
         if community is not None:
             quotas.append(self._community_quota(community))
-        return await self.limiter.hit(quotas)
+            if user_id is not None:
+                quotas.append(self._user_quota(community, user_id))
+        return self._keep(await self.limiter.hit(quotas))
 
     async def check_user(self, community: str, user_id: str) -> Decision:
         """Count one call of ``user_id`` in ``community``; raise RateLimited (429) when over."""
-        decision = await self.limiter.hit([self._user_quota(community, user_id)])
+        return self._keep(await self.limiter.hit([self._user_quota(community, user_id)]))
+
+    @staticmethod
+    def _keep(decision: Decision) -> Decision:
+        """Remember the decision for the response headers, then refuse if it says so."""
         if has_request_context():
             previous: Decision | None = g.get("rate_limit")
             g.rate_limit = previous.merged(decision) if previous else decision
@@ -58,12 +77,10 @@ def install_rate_limits(app: Quart, limits: Callable[[], RouterLimits]) -> None:
         guard = guard_of(app, rule.endpoint) if rule is not None else None
         if guard is None or guard.is_public or g.get("principal") is None:
             return
-        principal = current_principal()
-        decision = await limits().check_request(
-            principal.key_id, principal.rate_limit, g.get("community")
-        )
-        g.rate_limit = decision
-        decision.raise_if_denied()
+        assert rule is not None
+        if getattr(app.view_functions.get(rule.endpoint), "__limited_in_view__", False):
+            return
+        await limits().check_caller(current_principal(), g.get("community"))
 
     @app.after_request
     async def _headers(response: Response) -> Response:

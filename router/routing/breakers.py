@@ -18,13 +18,20 @@ class InstanceBreakers:
 
     The open period is a shared fact (Redis holds its end), so remembering it here lets an
     open breaker answer 503 without any round trip; an admin reset, announced on
-    ``system.breaker``, drops the memory early.
+    ``system.breaker``, drops the memory early. Likewise a breaker seen closed is trusted for
+    up to ``closed_trust_seconds`` without asking Redis again: every transition is announced on
+    ``system.breaker`` and drops that trust at once, and the short expiry bounds what a lost
+    announcement can cost.
     """
 
-    def __init__(self, store: BreakerStore, audit: AuditSink) -> None:
+    def __init__(
+        self, store: BreakerStore, audit: AuditSink, *, closed_trust_seconds: float = 1.0
+    ) -> None:
         self.store = store
         self._audit = audit
+        self._closed_trust = closed_trust_seconds
         self._open_until: dict[str, float] = {}
+        self._closed_until: dict[str, float] = {}
 
     def known_open(self, name: str) -> float:
         """Seconds the breaker is known to stay open; 0 when it may admit a call."""
@@ -38,33 +45,43 @@ class InstanceBreakers:
         return remaining
 
     async def acquire(self, name: str) -> Admission:
+        now = time.monotonic()
+        if self._closed_until.get(name, 0.0) > now:
+            return Admission(True, "closed")
         admission = await self.store.acquire(name)
         if admission.transition is not None:
             self._report(admission.transition)
-        if not admission.allowed and admission.state == "open":
-            self._open_until[name] = time.monotonic() + admission.retry_after
+        if admission.state == "closed":
+            self._closed_until[name] = now + self._closed_trust
+        elif not admission.allowed and admission.state == "open":
+            self._open_until[name] = now + admission.retry_after
         return admission
 
     async def record(self, name: str, *, success: bool, probe: bool) -> None:
         transition = await self.store.record(name, success=success, probe=probe)
         if transition is not None:
+            self._forget(name)
             self._report(transition)
+
+    def _forget(self, name: str) -> None:
+        self._closed_until.pop(name, None)
+        self._open_until.pop(name, None)
 
     async def state(self, name: str) -> BreakerState:
         return await self.store.state(name)
 
     async def reset(self, name: str) -> Transition | None:
-        self._open_until.pop(name, None)
+        self._forget(name)
         transition = await self.store.reset(name)
         if transition is not None:
             self._report(transition, reason="reset by an admin")
         return transition
 
     def on_message(self, body: dict[str, Any]) -> None:
-        """Forget a local open hint when another process saw the breaker leave ``open``."""
+        """Forget what this process believed about a breaker another process just moved."""
         name = body.get("breaker")
-        if isinstance(name, str) and body.get("to") != "open":
-            self._open_until.pop(name, None)
+        if isinstance(name, str):
+            self._forget(name)
 
     def _report(self, transition: Transition, reason: str | None = None) -> None:
         module_id, _, instance_id = transition.name.partition("/")

@@ -7,10 +7,11 @@ from typing import Any
 from quart import Blueprint, Response
 
 from flask_core.api import create_response, read_json
-from flask_core.auth import current_community, public, require_api_key
+from flask_core.auth import current_community, current_principal, public, require_api_key
 from flask_core.logging import correlation_id
 from flask_core.validation import USER_ID, validate_input
 
+from ..ratelimits.limits import limited_in_view
 from ..state import router_state
 from . import dispatch_action
 
@@ -25,11 +26,16 @@ ACTION_SCHEMA: dict[str, Any] = {
 
 @blueprint.post("/api/v1/action/<action_id>")
 @require_api_key("user", "trigger", "action", "core", "admin", scoped=True)
+@limited_in_view
 async def call_action(action_id: str) -> Response:
     """Run an action on a healthy instance of the module that declared it."""
-    body = validate_input(await read_json(), ACTION_SCHEMA)
-    community = current_community()
-    await router_state().limits.check_user(community, body["user_id"])
+    limits, principal, community = router_state().limits, current_principal(), current_community()
+    try:
+        body = validate_input(await read_json(), ACTION_SCHEMA)
+    except Exception:
+        await limits.check_caller(principal, community)  # a refused call still counts
+        raise
+    await limits.check_caller(principal, community, body["user_id"])
     result = await dispatch_action(
         action_id,
         community,

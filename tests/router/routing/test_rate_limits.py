@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -90,18 +91,39 @@ async def test_community_and_user_limits_apply_to_actions(
         client = app.test_client()
 
         async def call(community: str, user: str) -> int:
-            response = await client.post(
-                "/api/v1/action/none.such",
-                json={"user_id": user},
-                headers={"X-API-Key": key, "X-Community-ID": community},
-            )
-            return response.status_code
+            return (await call_response(client, key, community, user)).status_code
 
         # 404: the limits let the call through to routing, which knows no such action.
         assert [await call("c1", "twitch:a") for _ in range(3)] == [404, 404, 429]
-        assert await call("c1", "twitch:b") == 429  # the community's 3 are used up
+        # The refused call counted against nothing, so the community has one call left.
+        assert await call("c1", "twitch:b") == 404
+        denied = await call_response(client, key, "c1", "twitch:c")
+        assert denied.status_code == 429  # the community's 3 are used up
+        assert '"community";r=0;t=' in denied.headers["RateLimit"]
+        assert '"user";r=2;t=' in denied.headers["RateLimit"]  # nothing was counted
         # Another community counts apart: twitch:a gets its 2 calls there too.
         assert [await call("c2", "twitch:a") for _ in range(3)] == [404, 404, 429]
+
+
+async def call_response(client: Any, key: str, community: str, user: str) -> Any:
+    return await client.post(
+        "/api/v1/action/none.such",
+        json={"user_id": user},
+        headers={"X-API-Key": key, "X-Community-ID": community},
+    )
+
+
+async def test_an_invalid_action_call_still_counts_against_the_key(
+    settings: RouterSettings, api_key: KeyFactory
+) -> None:
+    app = create_app(settings)
+    async with app.test_app():
+        key = await api_key("user", rate_limit="2/minute", app=app)
+        client = app.test_client()
+        statuses = [
+            (await call_response(client, key, "c1", "bad user")).status_code for _ in range(3)
+        ]
+        assert statuses == [400, 400, 429]
 
 
 async def test_public_routes_are_not_limited(client: object) -> None:
