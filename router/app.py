@@ -24,7 +24,7 @@ from .state import RouterState
 
 def create_app(settings: RouterSettings) -> Quart:
     """Build the router for ``settings``; the lifespan opens its resources."""
-    app = Quart("router")
+    app = Quart("router", static_folder=None)
     state = RouterState(settings)
     app.extensions["router"] = state
     install_request_plumbing(app)

@@ -189,7 +189,7 @@ class ModuleBase:
     # -- HTTP -----------------------------------------------------------------------------
 
     def _build_app(self) -> Quart:
-        app = Quart(self.settings.name)
+        app = Quart(self.settings.name, static_folder=None)
         install_request_plumbing(app)
 
         @app.get("/health")
