@@ -129,10 +129,9 @@ class AuditTrail:
 
     async def _next_batch(self) -> tuple[list[AuditRecord], bool]:
         assert self._spool is not None
+        # asyncio.timeout, not wait_for: on 3.11 wait_for can drop an item taken as it times out.
         try:
-            if self._spool.pending:
-                first = await asyncio.wait_for(self._queue.get(), self.retry_interval)
-            else:
+            async with asyncio.timeout(self.retry_interval if self._spool.pending else None):
                 first = await self._queue.get()
         except TimeoutError:
             return [], False  # nothing new: a chance to replay the spool
