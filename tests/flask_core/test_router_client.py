@@ -73,9 +73,13 @@ async def test_every_call_of_the_client(
                 message = await pubsub.get_message(timeout=0.2)
                 if message is not None:
                     channels.add(message["channel"].decode())
-                if len(channels) == 2:
+                if len(channels) == 3:
                     break
-            assert channels == {"events.c1.chat.message", "responses.c1.twitch"}
+            assert channels == {
+                "events.c1.chat.message",
+                "events.c1.channel.follow",
+                "responses.c1.twitch",
+            }
             await pubsub.aclose()
 
             with pytest.raises(RouterError) as refused:
