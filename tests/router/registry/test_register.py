@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from quart import Quart
 from quart.typing import TestClientProtocol
 
@@ -139,3 +141,27 @@ async def test_listing_has_the_spec_shape(
     registry = app.extensions["router"].registry
     assert registry.command("!QUOTE").action_id == "quotes.echo"
     assert [m.module_id for m in await registry.subscribers("chat.message")] == ["quotes"]
+
+
+async def test_registry_changes_are_audited(
+    client: TestClientProtocol, api_key: KeyFactory
+) -> None:
+    key = await api_key("admin")
+    headers = {"X-API-Key": key}
+    await register(client, key, registration("quotes", URL))
+    await client.post("/api/v1/modules/quotes/instances/i1/heartbeat", headers=headers)
+    await client.delete("/api/v1/modules/quotes/instances/i1", headers=headers)
+    await register(client, key, registration("jokes", URL, actions=()))
+    refused = registration("other", URL, commands={}, actions=())
+    refused["actions"] = [{"id": "quotes.echo", "path": "/a"}]
+    assert (await register(client, key, refused))[0] == 409
+    await asyncio.sleep(0.3)  # the trail writes in the background
+    response = await client.get("/api/v1/admin/audit?category=AUDIT", headers=headers)
+    items = (await response.get_json())["items"]
+    seen = [(i["action"], i["result"], i["details"].get("module_id")) for i in reversed(items)]
+    assert seen == [
+        ("POST /api/v1/register", "201", "quotes"),
+        ("DELETE /api/v1/modules/<module_id>/instances/<instance_id>", "204", "quotes"),
+        ("POST /api/v1/register", "201", "jokes"),
+        ("POST /api/v1/register", "409", None),
+    ]
