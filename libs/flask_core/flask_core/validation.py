@@ -49,13 +49,29 @@ def parse_rfc3339(value: str) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+# Building a cerberus Validator re-checks its schema (~0.3 ms); build one per schema, once.
+# The schema object is kept alongside so its id() cannot be reused by another dict.
+_validators: dict[tuple[int, bool], tuple[Mapping[str, Any], CoreValidator]] = {}
+
+
+def _validator_for(schema: Mapping[str, Any], allow_unknown: bool) -> CoreValidator:
+    key = (id(schema), allow_unknown)
+    cached = _validators.get(key)
+    if cached is None or cached[0] is not schema:
+        if len(_validators) >= 256:  # schemas built per call would otherwise pile up
+            _validators.clear()
+        cached = (schema, CoreValidator(schema, allow_unknown=allow_unknown))
+        _validators[key] = cached
+    return cached[1]
+
+
 def validate_input(
     data: Any, schema: Mapping[str, Any], *, allow_unknown: bool = False
 ) -> dict[str, Any]:
     """Validate and normalise ``data`` against a cerberus ``schema``."""
     if not isinstance(data, dict):
         raise ValidationError({"body": ["must be a JSON object"]}, "The body must be an object.")
-    validator = CoreValidator(schema, allow_unknown=allow_unknown)
+    validator = _validator_for(schema, allow_unknown)
     try:
         ok = validator.validate(data)
     except Exception as exc:  # cerberus can trip on exotic input; treat as invalid
