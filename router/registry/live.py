@@ -207,15 +207,20 @@ class Registry:
     async def instance_registered(self, module_id: str, instance_id: str) -> None:
         """A (re-)registered instance starts healthy: it has just shown it is alive."""
         name = f"{module_id}/{instance_id}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(HEALTH_KEY, name)
-            pipe.hdel(LEASES_KEY, name)
-            pipe.delete(f"registry:health:failures:{name}")
-            await pipe.execute()
+        await self._forget_shared(name, f"registry:health:failures:{name}")
 
     async def instance_removed(self, module_id: str, instance_id: str) -> None:
-        name = f"{module_id}/{instance_id}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(HEALTH_KEY, name)
-            pipe.hdel(LEASES_KEY, name)
-            await pipe.execute()
+        await self._forget_shared(f"{module_id}/{instance_id}")
+
+    async def _forget_shared(self, name: str, *keys: str) -> None:
+        try:
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.hdel(HEALTH_KEY, name)
+                pipe.hdel(LEASES_KEY, name)
+                for key in keys:
+                    pipe.delete(key)
+                await pipe.execute()
+        except (RedisError, OSError) as error:  # PostgreSQL holds the record; keep serving
+            _log.warning(
+                "registry state not cleared in Redis: %r", error, extra={"event_type": "ERROR"}
+            )

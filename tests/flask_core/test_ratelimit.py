@@ -86,7 +86,7 @@ async def test_failover_counts_locally_and_logs_once(caplog: pytest.LogCaptureFi
     dead = aioredis.Redis.from_url("redis://127.0.0.1:1", socket_connect_timeout=0.2)
     limiter = FailoverRateLimiter(RedisRateLimiter(dead), MemoryRateLimiter())
     quota = Quota("key", "k5", Rate(2, 60))
-    with caplog.at_level(logging.WARNING, logger="flask_core.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="flask_core.failover"):
         results = [(await limiter.hit([quota])).allowed for _ in range(3)]
     assert results == [True, True, False]
     assert len([r for r in caplog.records if "fall back" in r.getMessage()]) == 1

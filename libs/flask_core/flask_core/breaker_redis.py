@@ -22,9 +22,7 @@ from .breaker import (
     MemoryBreakerStore,
     Transition,
 )
-from .logging import get_logger
-
-_log = get_logger("flask_core.breaker")
+from .failover import Outage
 
 _COMMON = """
 local key, wkey = KEYS[1], KEYS[2]
@@ -231,56 +229,56 @@ class RedisBreakerStore:
 
 
 class FailoverBreakerStore:
-    """Redis while it answers; this process's own breakers while it does not (logged once)."""
+    """Redis while it answers; this process's own breakers while it does not (logged once).
 
-    def __init__(self, shared: RedisBreakerStore, local: MemoryBreakerStore) -> None:
+    After a failure Redis is left alone for ``cooldown_seconds``, so calls made during an
+    outage do not each wait for a connection attempt.
+    """
+
+    def __init__(
+        self, shared: RedisBreakerStore, local: MemoryBreakerStore, *, cooldown_seconds: float = 1.0
+    ) -> None:
         self.shared = shared
         self.local = local
-        self._degraded = False
-
-    def _failed(self, error: Exception) -> None:
-        if not self._degraded:
-            self._degraded = True
-            _log.warning(
-                "Redis unreachable; circuit breakers fall back to per-process state: %s",
-                type(error).__name__,
-                extra={"event_type": "SYSTEM"},
-            )
-
-    def _recovered(self) -> None:
-        if self._degraded:
-            self._degraded = False
-            _log.info("Redis reachable again; breakers shared", extra={"event_type": "SYSTEM"})
+        self._outage = Outage("circuit breakers", cooldown_seconds)
 
     async def acquire(self, name: str) -> Admission:
+        if self._outage.active():
+            return await self.local.acquire(name)
         try:
             admission = await self.shared.acquire(name)
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._outage.failed(error)
             return await self.local.acquire(name)
-        self._recovered()
+        self._outage.recovered()
         return admission
 
     async def record(self, name: str, *, success: bool, probe: bool) -> Transition | None:
+        if self._outage.active():
+            return await self.local.record(name, success=success, probe=probe)
         try:
             transition = await self.shared.record(name, success=success, probe=probe)
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._outage.failed(error)
             return await self.local.record(name, success=success, probe=probe)
-        self._recovered()
+        self._outage.recovered()
         return transition
 
     async def state(self, name: str) -> BreakerState:
+        if self._outage.active():
+            return await self.local.state(name)
         try:
             return await self.shared.state(name)
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._outage.failed(error)
             return await self.local.state(name)
 
     async def reset(self, name: str) -> Transition | None:
         local = await self.local.reset(name)
         try:
-            return await self.shared.reset(name)
+            shared = await self.shared.reset(name)
         except (RedisError, OSError) as error:
-            self._failed(error)
+            self._outage.failed(error)
             return local
+        self._outage.recovered()
+        return shared or local

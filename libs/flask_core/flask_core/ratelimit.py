@@ -18,10 +18,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .errors import RateLimited
-from .logging import get_logger
+from .failover import Outage
 from .settings import parse_rate
 
-_log = get_logger("flask_core.ratelimit")
 _WINDOWS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -180,26 +179,30 @@ class MemoryRateLimiter:
 
 
 class FailoverRateLimiter:
-    """Redis while it answers, else this process's counters; the switch is logged once."""
+    """Redis while it answers, else this process's counters; the switch is logged once.
 
-    def __init__(self, shared: RedisRateLimiter, local: MemoryRateLimiter) -> None:
+    After a failure Redis is left alone for ``cooldown_seconds`` so that requests during an
+    outage do not each wait for a connection attempt.
+    """
+
+    def __init__(
+        self, shared: RedisRateLimiter, local: MemoryRateLimiter, *, cooldown_seconds: float = 1.0
+    ) -> None:
         self.shared = shared
         self.local = local
-        self.degraded = False
+        self._outage = Outage("rate limits", cooldown_seconds)
+
+    @property
+    def degraded(self) -> bool:
+        return self._outage.degraded
 
     async def hit(self, quotas: Sequence[Quota]) -> Decision:
+        if self._outage.active():
+            return await self.local.hit(quotas)
         try:
             decision = await self.shared.hit(quotas)
         except (RedisError, OSError) as error:
-            if not self.degraded:
-                self.degraded = True
-                _log.warning(
-                    "Redis unreachable; rate limits fall back to per-process counters: %s",
-                    type(error).__name__,
-                    extra={"event_type": "SYSTEM"},
-                )
+            self._outage.failed(error)
             return await self.local.hit(quotas)
-        if self.degraded:
-            self.degraded = False
-            _log.info("Redis reachable again; rate limits shared", extra={"event_type": "SYSTEM"})
+        self._outage.recovered()
         return decision
