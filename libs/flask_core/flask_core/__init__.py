@@ -14,6 +14,7 @@ __all__ = [
     "embedded",
     "errors",
     "events",
+    "failover",
     "logging",
     "metrics",
     "module",
