@@ -84,6 +84,8 @@ async def run(bench: Bench) -> None:
         routed = await bench.at_rate(
             routed_url, method="POST", json=call, headers=routed_headers, rate=RATE, duration=5
         )
+        floor = await bench.at_rate(f"{router.base_url}/health", rate=RATE, duration=3)
+        bench.report(SECTION, f"router GET /health @{RATE:.0f}/s (floor)", floor.line())
         bench.report(SECTION, f"module directly  @{RATE:.0f}/s", direct.line())
         bench.report(SECTION, f"through router   @{RATE:.0f}/s", routed.line())
         bench.report(SECTION, "router adds p50 (ms)", f"{routed.p50 - direct.p50:.2f}")
@@ -103,4 +105,5 @@ async def run(bench: Bench) -> None:
             duration=3,
             expect=(503,),
         )
+        # The few non-503 answers are the half-open probes after each back-off (they fail: 502).
         bench.report(SECTION, f"open breaker 503 @{RATE:.0f}/s", open_stats.line())
