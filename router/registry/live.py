@@ -138,7 +138,8 @@ class Registry:
         while True:
             await asyncio.sleep(self._poll_seconds)
             version = await self._shared_version()
-            if version is not None and version != self._version:
+            # Without Redis, leases renewed through other workers are only in PostgreSQL.
+            if version is None or version != self._version:
                 await self._reload_logged()
             else:
                 await self._apply_shared_state()

@@ -62,3 +62,20 @@ async def test_actions_route_while_redis_is_down(
         )
         assert reset.status_code == 200
         assert (await caller.call()).status_code == 200
+
+
+async def test_registry_changes_reach_other_routers_while_redis_is_down(
+    outage_app: Quart, own_redis: EmbeddedRedis, settings: RouterSettings, api_key: KeyFactory
+) -> None:
+    other = create_app(replace(settings, redis_url=own_redis.url))
+    async with other.test_app():
+        caller = Caller(outage_app, "", await api_key("admin", app=outage_app))
+        await asyncio.to_thread(own_redis.stop)
+        assert await caller.register(registration("mod", "http://127.0.0.1:9")) == 201
+        registry = other.extensions["router"].registry
+        for _ in range(40):
+            if registry.action("mod.echo") is not None:
+                break
+            await asyncio.sleep(0.1)
+        assert registry.action("mod.echo") is not None  # reloaded from PostgreSQL
+        await asyncio.to_thread(own_redis.start)
