@@ -19,6 +19,7 @@ class Behaviour:
     body: Any = field(default_factory=lambda: {"ok": True})
     raw: bytes | None = None  # sent as-is instead of ``body`` (for garbage answers)
     delay: float = 0.0
+    health_delay: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
     health_checks: int = 0
 
@@ -29,6 +30,8 @@ def standin_app(name: str, behaviour: Behaviour) -> Quart:
     @app.get("/health")
     async def health() -> Response:
         behaviour.health_checks += 1
+        if behaviour.health_delay:
+            await asyncio.sleep(behaviour.health_delay)
         status = 200 if behaviour.healthy else 503
         return Response(f'{{"status": "{"healthy" if behaviour.healthy else "down"}"}}', status)
 

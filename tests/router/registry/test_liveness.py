@@ -95,6 +95,25 @@ async def test_failed_health_checks_take_an_instance_out_and_recovery_brings_it_
         assert await call_status(app, key) == 200
 
 
+async def test_a_health_check_that_hangs_counts_as_a_failure(
+    app: Quart, api_key: KeyFactory
+) -> None:
+    behaviour = Behaviour(health_delay=2.0)  # longer than the 0.5 s health-check timeout
+    key = await api_key("admin")
+    client = app.test_client()
+    async with serve_app(standin_app("mod", behaviour)) as url:
+        await client.post(
+            "/api/v1/register", json=registration("mod", url), headers={"X-API-Key": key}
+        )
+        registry = app.extensions["router"].registry
+
+        async def unavailable() -> bool:
+            return not registry.module("mod").instances[0].healthy
+
+        assert await eventually(unavailable)
+        assert await call_status(app, key) == 503
+
+
 async def _is(getter: Callable[[], Awaitable[str]], wanted: str) -> bool:
     return await getter() == wanted
 
