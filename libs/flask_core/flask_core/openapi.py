@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from quart import Quart
@@ -12,6 +13,59 @@ from .auth import API_KEY_HEADER, COMMUNITY_HEADER, guard_of
 
 _PARAM = re.compile(r"<(?:[a-z_]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
+
+
+_TYPES = {
+    "string": "string",
+    "integer": "integer",
+    "float": "number",
+    "number": "number",
+    "boolean": "boolean",
+    "dict": "object",
+    "list": "array",
+}
+
+
+def json_schema(cerberus: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON Schema of a body validated by the cerberus ``cerberus`` schema."""
+    properties = {name: _field(rules) for name, rules in cerberus.items()}
+    required = sorted(name for name, rules in cerberus.items() if rules.get("required"))
+    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _field(rules: Mapping[str, Any]) -> dict[str, Any]:
+    field: dict[str, Any] = {}
+    kinds = rules.get("type")
+    names = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    types = [_TYPES[name] for name in names if name in _TYPES]
+    if rules.get("nullable"):
+        types.append("null")
+    if types:
+        field["type"] = types[0] if len(types) == 1 else types
+    array = "array" in types
+    for rule, key in (
+        ("regex", "pattern"),
+        ("allowed", "enum"),
+        ("min", "minimum"),
+        ("max", "maximum"),
+        ("default", "default"),
+    ):
+        if rule in rules:
+            field[key] = rules[rule]
+    if "minlength" in rules:
+        field["minItems" if array else "minLength"] = rules["minlength"]
+    if "maxlength" in rules:
+        field["maxItems" if array else "maxLength"] = rules["maxlength"]
+    nested = rules.get("schema")
+    if isinstance(nested, Mapping):
+        if array:
+            field["items"] = _field(nested)
+        else:
+            field.update(json_schema(nested))
+    return field
 
 
 def _operation(app: Quart, endpoint: str, path_params: list[str], method: str) -> dict[str, Any]:
@@ -52,9 +106,10 @@ def _operation(app: Quart, endpoint: str, path_params: list[str], method: str) -
     if parameters:
         operation["parameters"] = parameters
     if method in ("POST", "PUT", "PATCH"):
+        body = json_schema(getattr(view, "__body_schema__", {}))
         operation["requestBody"] = {
-            "required": False,
-            "content": {"application/json": {"schema": getattr(view, "__body_schema__", {})}},
+            "required": "required" in body,
+            "content": {"application/json": {"schema": body}},
         }
     return operation
 
