@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
@@ -12,6 +13,7 @@ import redis.asyncio as aioredis
 from quart import Quart
 from quart.typing import TestClientProtocol
 
+from flask_core.embedded import EmbeddedRedis
 from router.app import create_app
 from router.settings import RouterSettings
 
@@ -98,6 +100,23 @@ def api_key(request: pytest.FixtureRequest) -> KeyFactory:
     """
     default_app = request.getfixturevalue("app") if "app" in request.fixturenames else None
     return KeyFactory(default_app)
+
+
+@pytest.fixture
+async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
+    """A Redis only this test uses, kept on disk, so the test can stop and restart it."""
+    server = EmbeddedRedis(tmp_path / "own-redis", persist=True)
+    await asyncio.to_thread(server.start)
+    yield server
+    await asyncio.to_thread(server.stop)
+
+
+@pytest.fixture
+async def outage_app(settings: RouterSettings, own_redis: EmbeddedRedis) -> AsyncIterator[Quart]:
+    """A router app on ``own_redis``, for tests that take Redis away."""
+    application = create_app(replace(settings, redis_url=own_redis.url))
+    async with application.test_app():
+        yield application
 
 
 def settings_with(settings: RouterSettings, **changes: object) -> RouterSettings:

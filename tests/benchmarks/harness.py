@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import statistics
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 
+from tests.support.processes import wait_healthy
 from tests.support.servers import free_port
 from tests.support.stores import Stores, create_database, drop_database, session_stores
 
@@ -126,27 +127,17 @@ class Bench:
         expect: tuple[int, ...] = (200,),
     ) -> Stats:
         """Closed-loop load: ``concurrency`` clients as fast as they can for ``duration``."""
-        latencies: list[float] = []
-        errors = 0
+        recorder = _Recorder(method, url, headers, json, expect)
         deadline = time.perf_counter() + duration
 
         async def client(session: aiohttp.ClientSession) -> None:
-            nonlocal errors
             while time.perf_counter() < deadline:
-                started = time.perf_counter()
-                async with session.request(method, url, headers=headers, json=json) as response:
-                    await response.read()
-                    ok = response.status in expect
-                if ok:
-                    latencies.append((time.perf_counter() - started) * 1000)
-                else:
-                    errors += 1
+                await recorder.one(session)
 
         async with _session(concurrency) as session:
             started = time.perf_counter()
             await asyncio.gather(*(client(session) for _ in range(concurrency)))
-            elapsed = time.perf_counter() - started
-        return Stats(len(latencies), errors, elapsed, latencies)
+            return recorder.stats(time.perf_counter() - started)
 
     async def at_rate(
         self,
@@ -160,36 +151,45 @@ class Bench:
         expect: tuple[int, ...] = (200,),
     ) -> Stats:
         """Open-loop load: one request every 1/rate seconds, whatever the answers take."""
-        latencies: list[float] = []
-        errors = 0
-
-        async def one(session: aiohttp.ClientSession) -> None:
-            nonlocal errors
-            started = time.perf_counter()
-            async with session.request(method, url, headers=headers, json=json) as response:
-                await response.read()
-                ok = response.status in expect
-            if ok:
-                latencies.append((time.perf_counter() - started) * 1000)
-            else:
-                errors += 1
-
-        total = int(rate * duration)
+        recorder = _Recorder(method, url, headers, json, expect)
         async with _session(256) as session:
             started = time.perf_counter()
             tasks = []
-            for index in range(total):
+            for index in range(int(rate * duration)):
                 delay = started + index / rate - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(one(session)))
+                tasks.append(asyncio.create_task(recorder.one(session)))
             await asyncio.gather(*tasks)
-            elapsed = time.perf_counter() - started
-        return Stats(len(latencies), errors, elapsed, latencies)
+            return recorder.stats(time.perf_counter() - started)
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
+@dataclass
+class _Recorder:
+    """Send one kind of request and keep the latency of each expected answer."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str] | None
+    json: Any
+    expect: tuple[int, ...]
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    async def one(self, session: aiohttp.ClientSession) -> None:
+        started = time.perf_counter()
+        async with session.request(
+            self.method, self.url, headers=self.headers, json=self.json
+        ) as response:
+            await response.read()
+            ok = response.status in self.expect
+        if ok:
+            self.latencies.append((time.perf_counter() - started) * 1000)
+        else:
+            self.errors += 1
+
+    def stats(self, elapsed: float) -> Stats:
+        return Stats(len(self.latencies), self.errors, elapsed, self.latencies)
 
 
 @asynccontextmanager
@@ -206,7 +206,7 @@ async def _process(command: list[str], env: dict[str, str], port: int) -> AsyncI
     popen = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)  # noqa: S603
     base_url = f"http://127.0.0.1:{port}"
     try:
-        await _wait_healthy(base_url, popen)
+        await wait_healthy(base_url, popen, seconds=60)
         yield Process(base_url, popen)
     finally:
         popen.terminate()
@@ -218,24 +218,11 @@ async def _process(command: list[str], env: dict[str, str], port: int) -> AsyncI
         log.close()
 
 
-async def _wait_healthy(base_url: str, popen: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            if popen.poll() is not None:
-                raise RuntimeError(f"{popen.args} exited with {popen.returncode}")
-            try:
-                async with session.get(f"{base_url}/health") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise TimeoutError(f"{base_url} did not become healthy")
-
-
 @asynccontextmanager
 async def bench_context() -> AsyncIterator[Bench]:
     directory = Path(tempfile.mkdtemp(prefix="rh-bench-"))
-    with session_stores(directory) as stores:
-        yield Bench(stores, directory)
+    try:
+        with session_stores(directory) as stores:
+            yield Bench(stores, directory)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)

@@ -41,7 +41,7 @@ async def router_process(settings: RouterSettings, workers: int = 2) -> AsyncIte
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
-        await _wait_healthy(base_url, proc)
+        await wait_healthy(base_url, proc)
         yield base_url
     finally:
         proc.terminate()
@@ -52,15 +52,16 @@ async def router_process(settings: RouterSettings, workers: int = 2) -> AsyncIte
             proc.wait()
 
 
-async def _wait_healthy(base_url: str, proc: subprocess.Popen[bytes]) -> None:
+async def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    """Poll ``/health`` until 200; fail if the process exits or ``seconds`` pass."""
     async with httpx.AsyncClient(base_url=base_url) as client:
-        for _ in range(300):
+        for _ in range(int(seconds * 10)):
             if proc.poll() is not None:
-                raise RuntimeError(f"the router exited with {proc.returncode}")
+                raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
             try:
                 if (await client.get("/health")).status_code == 200:
                     return
             except httpx.TransportError:
                 pass
             await asyncio.sleep(0.1)
-    raise TimeoutError("the router did not become healthy")
+    raise TimeoutError(f"{base_url} did not become healthy")

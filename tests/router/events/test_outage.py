@@ -5,38 +5,17 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from quart import Quart
 
 from flask_core.embedded import EmbeddedRedis
-from router.app import create_app
 from router.events.models import stream_key
-from router.settings import RouterSettings
-from tests.conftest import KeyFactory, settings_with
+from tests.conftest import KeyFactory
 from tests.support.servers import serve_app
 
 from .conftest import StandInModule, registration, wait_until
 
 CHAT = {"platform": "discord", "type": "chat.message", "channel_id": "chan"}
-
-
-@pytest.fixture
-async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
-    """A Redis only this test's router uses, persisted to disk so a restart keeps its data."""
-    server = EmbeddedRedis(tmp_path / "own", persist=True)
-    await asyncio.to_thread(server.start)
-    yield server
-    await asyncio.to_thread(server.stop)
-
-
-@pytest.fixture
-async def outage_app(settings: RouterSettings, own_redis: EmbeddedRedis) -> AsyncIterator[Quart]:
-    application = create_app(settings_with(settings, redis_url=own_redis.url))
-    async with application.test_app():
-        yield application
 
 
 async def test_events_accepted_while_redis_is_down_are_delivered_in_order(

@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
@@ -20,14 +19,6 @@ from router.state import RouterState
 from tests.support.keys import KeyFactory
 
 RESOLVE = "/api/v1/communities/resolve?platform=twitch&channel_id=1"
-
-
-@pytest.fixture
-async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "own", persist=False)
-    await asyncio.to_thread(server.start)
-    yield server
-    await asyncio.to_thread(server.stop)
 
 
 @pytest.fixture

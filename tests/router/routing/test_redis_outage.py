@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 
-import pytest
 from quart import Quart
 
 from flask_core.embedded import EmbeddedRedis
@@ -18,21 +15,6 @@ from tests.support.servers import serve_app
 from tests.support.standin import Behaviour, registration, standin_app
 
 from .conftest import Caller
-
-
-@pytest.fixture
-async def own_redis(tmp_path: Path) -> AsyncIterator[EmbeddedRedis]:
-    server = EmbeddedRedis(tmp_path / "own", persist=False)
-    await asyncio.to_thread(server.start)
-    yield server
-    await asyncio.to_thread(server.stop)
-
-
-@pytest.fixture
-async def outage_app(settings: RouterSettings, own_redis: EmbeddedRedis) -> AsyncIterator[Quart]:
-    app = create_app(replace(settings, redis_url=own_redis.url))
-    async with app.test_app():
-        yield app
 
 
 async def test_actions_route_while_redis_is_down(
