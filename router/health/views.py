@@ -19,13 +19,23 @@ from ..state import router_state
 blueprint = Blueprint("health", __name__)
 
 
-async def _dependencies() -> dict[str, str]:
+async def _probe() -> dict[str, str]:
     state = router_state()
     database, redis = await asyncio.gather(state.dal.ping(), redis_ping(state.redis))
     return {
         "database": "connected" if database else "disconnected",
         "redis": "connected" if redis else "disconnected",
     }
+
+
+async def _dependencies() -> dict[str, str]:
+    """The dependencies' state; concurrent probes share one round trip, never a stale answer."""
+    extensions = current_app.extensions
+    in_flight: asyncio.Future[dict[str, str]] | None = extensions.get("health_probe")
+    if in_flight is None or in_flight.done():
+        in_flight = asyncio.ensure_future(_probe())
+        extensions["health_probe"] = in_flight
+    return dict(await asyncio.shield(in_flight))
 
 
 @blueprint.get("/health")
