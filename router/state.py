@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ import httpx
 from quart import current_app
 
 from flask_core.database import AsyncDAL, migrate
+from flask_core.logging import get_logger
 from flask_core.redis_client import create_redis
 from flask_core.tasks import BackgroundTasks
 
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from .registry.live import Registry
     from .routing.dispatch import Dispatcher
 
+_log = get_logger("router.state")
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -110,18 +113,23 @@ class RouterState:
         self._events = await open_events(self)
 
     async def close(self) -> None:
-        if self._keys is not None:
-            await self._keys.close()
-        await self.tasks.close()
-        if self._events is not None:
-            await self._events.close()
-        await self.audit.close()  # last: it takes what the others recorded while closing
-        if self._http is not None:
-            await self._http.aclose()
-        if self._redis is not None:
-            await self._redis.aclose()
-        if self._dal is not None:
-            await self._dal.close()
+        """Close everything in reverse order; one failing step never keeps the rest open."""
+        steps: list[tuple[str, Callable[[], Awaitable[object]] | None]] = [
+            ("keys", self._keys.close if self._keys is not None else None),
+            ("tasks", self.tasks.close),
+            ("events", self._events.close if self._events is not None else None),
+            ("audit", self.audit.close),  # late: it takes what the others recorded while closing
+            ("http", self._http.aclose if self._http is not None else None),
+            ("redis", self._redis.aclose if self._redis is not None else None),
+            ("database", self._dal.close if self._dal is not None else None),
+        ]
+        for name, step in steps:
+            if step is None:
+                continue
+            try:
+                await step()
+            except Exception:
+                _log.exception("closing %s failed", name, extra={"event_type": "ERROR"})
 
     @property
     def uptime_seconds(self) -> float:

@@ -37,9 +37,19 @@ class BackgroundTasks:
         return len(self._tasks)
 
     async def close(self, grace: float = 5.0) -> None:
-        """Cancel every task and wait (bounded) for them to finish."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=grace)
+        """Cancel every task and wait (bounded) for them to finish.
+
+        Cancellation is repeated until a task ends: a library that turns one cancellation into
+        a timeout error (caught and retried by a loop) must not keep its task alive.
+        """
+        pending = set(self._tasks)
+        deadline = asyncio.get_running_loop().time() + grace
+        while pending:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                names = ", ".join(sorted(task.get_name() for task in pending))
+                _log.error("background tasks still running at shutdown: %s", names)
+                return
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=min(0.1, remaining))
