@@ -8,6 +8,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_core.datamodels import CommandOutcome
+
 PING = 1
 APPLICATION_COMMAND = 2
 AUTOCOMPLETE = 4
@@ -90,7 +92,7 @@ def guild_of(body: dict[str, Any]) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def reply_content(command: dict[str, Any] | None) -> str:
+def reply_content(command: CommandOutcome | None) -> str:
     """The text a user sees for the router's ``command`` answer."""
     if not command:
         return "Unknown command."

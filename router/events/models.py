@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_core.api import dumps, now_rfc3339
+from flask_core.datamodels import CHAT_MESSAGE, PLATFORMS
 from flask_core.validation import USER_ID
 
-PLATFORMS = ("twitch", "discord", "slack", "youtube", "kick", "system")
-CHAT_MESSAGE = "chat.message"
 BATCH_LIMIT = 100
 _UUID = r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
 # A type becomes part of a pub/sub channel name, so no glob characters or whitespace.

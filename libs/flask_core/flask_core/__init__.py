@@ -11,10 +11,12 @@ __all__ = [
     "breaker",
     "breaker_redis",
     "database",
+    "datamodels",
     "embedded",
     "errors",
     "events",
     "failover",
+    "forwarding",
     "logging",
     "metrics",
     "module",
@@ -26,4 +28,5 @@ __all__ = [
     "tasks",
     "tokens",
     "validation",
+    "webhooks",
 ]

@@ -24,6 +24,7 @@ from quart import Quart, Response, request
 from . import errors
 from .api import create_response, install_request_plumbing, read_json
 from .auth import COMMUNITY_HEADER, check_guards, public
+from .datamodels import DeclaredCommand, Registration
 from .logging import configure_logging, get_logger
 from .router_client import RouterClient, RouterError
 from .settings import EnvReader
@@ -131,7 +132,7 @@ class ModuleBase:
         self.tasks = BackgroundTasks()
         self.heartbeat_interval = 10.0
         self._actions: dict[str, _Action] = {}
-        self._commands: list[dict[str, str]] = []
+        self._commands: list[DeclaredCommand] = []
         self._in_flight = 0
         self._idle = asyncio.Event()
         self._started_at = time.monotonic()
@@ -154,8 +155,8 @@ class ModuleBase:
         """Declare a chat command (``!quote``) that runs one of this module's actions."""
         self._commands.append({"name": name, "action": action_id})
 
-    def registration(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    def registration(self) -> Registration:
+        body: Registration = {
             "module_id": self.settings.name,
             "module_version": self.settings.version,
             "module_type": self.module_type,

@@ -8,6 +8,14 @@ import httpx
 
 from .api import REQUEST_ID_HEADER
 from .auth import API_KEY_HEADER, COMMUNITY_HEADER
+from .datamodels import (
+    ActionResult,
+    BatchAccepted,
+    EventAccepted,
+    Lease,
+    Registration,
+    RegistrationAccepted,
+)
 from .errors import CoreError
 from .logging import correlation_id
 
@@ -83,18 +91,18 @@ class RouterClient:
             problem = None
         raise RouterError(response.status_code, problem)
 
-    async def register(self, registration: dict[str, Any]) -> dict[str, Any]:
+    async def register(self, registration: Registration) -> RegistrationAccepted:
         response = await self._request("POST", "/api/v1/register", json=registration)
-        body: dict[str, Any] = response.json()
+        body: RegistrationAccepted = response.json()
         return body
 
-    async def heartbeat(self, module_id: str, instance_id: str) -> dict[str, Any] | None:
+    async def heartbeat(self, module_id: str, instance_id: str) -> Lease | None:
         """Renew the lease; None when the router no longer knows the instance (re-register)."""
         path = f"/api/v1/modules/{module_id}/instances/{instance_id}/heartbeat"
         response = await self._request("POST", path, allow=(404,))
         if response.status_code == 404:
             return None
-        body: dict[str, Any] = response.json()
+        body: Lease = response.json()
         return body
 
     async def deregister(self, module_id: str, instance_id: str) -> None:
@@ -108,26 +116,26 @@ class RouterClient:
         user_id: str,
         params: dict[str, Any] | None = None,
         context: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> ActionResult:
         body = {"user_id": user_id, "params": params or {}, "context": context or {}}
         response = await self._request(
             "POST", f"/api/v1/action/{action_id}", community_id=community_id, json=body
         )
-        result: dict[str, Any] = response.json()
+        result: ActionResult = response.json()
         return result
 
-    async def events(self, community_id: str, event: dict[str, Any]) -> dict[str, Any]:
+    async def events(self, community_id: str, event: dict[str, Any]) -> EventAccepted:
         response = await self._request(
             "POST", "/api/v1/events", community_id=community_id, json=event
         )
-        result: dict[str, Any] = response.json()
+        result: EventAccepted = response.json()
         return result
 
-    async def events_batch(self, community_id: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    async def events_batch(self, community_id: str, events: list[dict[str, Any]]) -> BatchAccepted:
         response = await self._request(
             "POST", "/api/v1/events/batch", community_id=community_id, json={"events": events}
         )
-        result: dict[str, Any] = response.json()
+        result: BatchAccepted = response.json()
         return result
 
     async def responses(self, community_id: str, message: dict[str, Any]) -> None:
