@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 
-from tests.support.processes import wait_healthy
+from tests.support.processes import stop_process, wait_healthy
 from tests.support.servers import free_port
 from tests.support.stores import Stores, create_database, drop_database, session_stores
 
@@ -209,12 +209,7 @@ async def _process(command: list[str], env: dict[str, str], port: int) -> AsyncI
         await wait_healthy(base_url, popen, seconds=60)
         yield Process(base_url, popen)
     finally:
-        popen.terminate()
-        try:
-            popen.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            popen.kill()
-            popen.wait()
+        stop_process(popen, grace=15)
         log.close()
 
 
