@@ -113,7 +113,7 @@ class RateLimited(HTTPError):
 
 
 class InternalError(HTTPError):
-    pass
+    """An unexpected failure: 500 ``internal_error``, never with internals in the body."""
 
 
 class UpstreamError(HTTPError):
