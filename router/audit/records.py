@@ -8,11 +8,29 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from flask_core.logging import CATEGORIES, redact
 
 GENESIS_HASH = "0" * 64
+
+
+class AuditSink(Protocol):
+    """Where components record audit events (the router's ``AuditTrail``)."""
+
+    def record(
+        self,
+        category: str,
+        action: str,
+        result: str,
+        *,
+        community: str | None = None,
+        user: str | None = None,
+        reason: str | None = None,
+        details: Mapping[str, Any] | None = None,
+    ) -> None: ...
+
+
 MAX_TEXT = 1024
 
 

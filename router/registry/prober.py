@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from typing import Any, Protocol
 
 import httpx
 import redis.asyncio as aioredis
@@ -18,6 +17,7 @@ from redis.exceptions import RedisError
 
 from flask_core.logging import get_logger
 
+from ..audit.records import AuditSink
 from .live import HEALTH_KEY, REGISTRY_CHANNEL, Registry
 from .models import InstanceView
 
@@ -44,20 +44,6 @@ if failures >= threshold and previous ~= 'down' then
 end
 return ''
 """
-
-
-class AuditSink(Protocol):
-    def record(
-        self,
-        category: str,
-        action: str,
-        result: str,
-        *,
-        community: str | None = None,
-        user: str | None = None,
-        reason: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> None: ...
 
 
 class HealthProber:

@@ -8,7 +8,7 @@ from typing import Any
 from flask_core.breaker import Admission, BreakerState, BreakerStore, Transition
 from flask_core.logging import get_logger
 
-from ..registry.prober import AuditSink
+from ..audit.records import AuditSink
 
 _log = get_logger("router.routing.breakers")
 

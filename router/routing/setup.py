@@ -16,9 +16,10 @@ from flask_core.ratelimit import FailoverRateLimiter, MemoryRateLimiter, RedisRa
 from flask_core.tasks import BackgroundTasks
 from flask_core.tokens import SigningKey, load_or_create_private_key, load_private_key
 
+from ..audit.records import AuditSink
 from ..ratelimits.limits import RouterLimits
 from ..registry.live import BREAKER_CHANNEL, Registry
-from ..registry.prober import AuditSink, HealthProber
+from ..registry.prober import HealthProber
 from ..registry.store import RegistryStore
 from ..settings import RouterSettings
 from .breakers import InstanceBreakers
