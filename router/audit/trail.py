@@ -9,7 +9,7 @@ disk and replays the spool, in order, before anything newer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -164,16 +164,17 @@ class AuditTrail:
         assert self._store is not None and self._spool is not None
         if asyncio.get_running_loop().time() < self._next_replay_at:
             return False  # the database failed moments ago: do not re-read the spool yet
-        spooled = await self._spool.read()
         try:
-            for start in range(0, len(spooled), self.batch_size):
-                self.written += await self._store.append(spooled[start : start + self.batch_size])
+            replayed = await self._spool.drain_batches(self._append_spooled, self.batch_size)
         except Exception as exc:  # rows already stored are skipped by uid on the next try
             self._failed(exc)
             return False
-        await self._spool.clear()
-        _log.info("replayed %s spooled audit records", len(spooled))
+        _log.info("replayed %s spooled audit records", replayed)
         return True
+
+    async def _append_spooled(self, records: Sequence[AuditRecord]) -> None:
+        assert self._store is not None
+        self.written += await self._store.append(records)
 
     def _failed(self, exc: Exception) -> None:
         self._next_replay_at = asyncio.get_running_loop().time() + self.retry_interval
