@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from flask_core.datamodels import CommandOutcome
+from flask_core.timestamps import now_rfc3339
 
 PING = 1
 APPLICATION_COMMAND = 2
@@ -21,10 +21,6 @@ EPHEMERAL = 64
 MAX_CONTENT = 2000
 
 _EVENT_NAMESPACE = uuid.UUID("0b6b1f64-3f0e-4a53-8d3c-5b7f6a0f2c42")
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _user_id(interaction: dict[str, Any]) -> str | None:
@@ -52,7 +48,7 @@ def command_event(interaction: dict[str, Any]) -> dict[str, Any]:
         "type": "chat.message",
         "user_id": _user_id(interaction),
         "channel_id": interaction.get("channel_id"),
-        "occurred_at": _now(),
+        "occurred_at": now_rfc3339(),
         "payload": {
             "text": command_text(data),
             "interaction_id": interaction.get("id"),

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from flask_core.database import AsyncDAL, migrate
+from flask_core.timestamps import rfc3339
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 MIGRATIONS_TABLE = "quotes_schema_migrations"
@@ -27,7 +28,7 @@ class Quote:
             "number": self.number,
             "text": self.text,
             "added_by": self.added_by,
-            "created_at": self.created_at.isoformat().replace("+00:00", "Z"),
+            "created_at": rfc3339(self.created_at),
         }
 
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_core.timestamps import rfc3339
 from flask_core.webhooks import parse_twitch_timestamp
 
 # Stable event ids: a redelivered Twitch message maps to the same router event_id.
@@ -15,7 +16,7 @@ _EVENT_NAMESPACE = uuid.UUID("6f1c1d52-7a53-4c2e-9d55-1f0b8f1c9a11")
 def _occurred_at(timestamp: str) -> str:
     seconds = parse_twitch_timestamp(timestamp)
     moment = datetime.fromtimestamp(seconds, UTC) if seconds is not None else datetime.now(UTC)
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return rfc3339(moment)
 
 
 def _twitch_user(event: dict[str, Any], *fields: str) -> str | None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from flask_core.logging import CATEGORIES, redact
+from flask_core.timestamps import rfc3339_exact
 
 GENESIS_HASH = "0" * 64
 
@@ -64,10 +65,6 @@ def clean_details(details: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return json.loads(json.dumps(cleaned))  # normalise exactly as it will be read back
 
 
-def timestamp_text(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     category: str
@@ -92,7 +89,7 @@ class AuditRecord:
         return json.dumps(
             [
                 self.uid,
-                timestamp_text(self.timestamp),
+                rfc3339_exact(self.timestamp),
                 self.category,
                 self.module,
                 self.version,
@@ -116,7 +113,7 @@ class AuditRecord:
         """The spool form (lossless)."""
         return {
             "uid": self.uid,
-            "timestamp": timestamp_text(self.timestamp),
+            "timestamp": rfc3339_exact(self.timestamp),
             "category": self.category,
             "action": self.action,
             "result": self.result,

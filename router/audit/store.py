@@ -12,6 +12,7 @@ from typing import Any
 import asyncpg
 
 from flask_core.database import AsyncDAL
+from flask_core.timestamps import rfc3339
 
 from .records import GENESIS_HASH, AuditRecord, chain_hash
 
@@ -105,6 +106,8 @@ def public_row(row: asyncpg.Record) -> dict[str, Any]:
     record = _record_of(row)
     data = record.to_json()
     del data["uid"]
+    # The stored form keeps microseconds (the hash covers them); the wire has one precision.
+    data["timestamp"] = rfc3339(record.timestamp)
     return {"id": row["id"], **data}
 
 

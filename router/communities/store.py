@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from flask_core import errors
 from flask_core.database import AsyncDAL
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+from flask_core.timestamps import rfc3339
 
 
 def community_json(row: asyncpg.Record) -> dict[str, Any]:
-    return {"id": row["id"], "name": row["name"], "created_at": _rfc3339(row["created_at"])}
+    return {"id": row["id"], "name": row["name"], "created_at": rfc3339(row["created_at"])}
 
 
 def channel_json(row: asyncpg.Record) -> dict[str, Any]:
@@ -26,7 +22,7 @@ def channel_json(row: asyncpg.Record) -> dict[str, Any]:
         "community_id": row["community_id"],
         "platform": row["platform"],
         "channel_id": row["channel_id"],
-        "created_at": _rfc3339(row["created_at"]),
+        "created_at": rfc3339(row["created_at"]),
     }
 
 

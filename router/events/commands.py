@@ -6,8 +6,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from flask_core import errors
-from flask_core.api import now_rfc3339
 from flask_core.logging import get_logger
+from flask_core.timestamps import now_rfc3339
 
 from .models import Envelope, response_channel
 from .store import UNREACHABLE, EventStore

@@ -7,8 +7,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from flask_core.api import dumps, now_rfc3339
+from flask_core.api import dumps
 from flask_core.datamodels import CHAT_MESSAGE, PLATFORMS
+from flask_core.timestamps import now_rfc3339
 from flask_core.validation import USER_ID
 
 BATCH_LIMIT = 100

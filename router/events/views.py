@@ -8,9 +8,10 @@ from typing import Any
 from quart import Blueprint, Response
 
 from flask_core import errors
-from flask_core.api import create_response, now_rfc3339, read_json
+from flask_core.api import create_response, read_json
 from flask_core.auth import current_community, current_principal, require_api_key
 from flask_core.logging import correlation_id
+from flask_core.timestamps import now_rfc3339
 from flask_core.validation import validate_input
 
 from ..state import router_state

@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from flask_core.auth import GLOBAL_SCOPE, Principal
+from flask_core.timestamps import rfc3339
 
 
 def _rfc3339(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return None if moment is None else rfc3339(moment)
 
 
 @dataclass(frozen=True, slots=True)

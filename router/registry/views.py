@@ -10,6 +10,7 @@ from quart import Blueprint, Response, request
 from flask_core import errors
 from flask_core.api import create_response, read_json
 from flask_core.auth import current_principal, require_api_key
+from flask_core.timestamps import rfc3339
 
 from ..audit.hooks import note_audit, record_denial
 from ..state import router_state
@@ -18,10 +19,6 @@ from .schema import REGISTER_SCHEMA, parse_registration
 
 blueprint = Blueprint("registry", __name__, url_prefix="/api/v1")
 MODULE_ROLES = ("trigger", "action", "core", "admin")
-
-
-def _rfc3339(moment: Any) -> str:
-    return str(moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"))
 
 
 def _check_binding(module_id: str) -> None:
@@ -54,7 +51,7 @@ async def register() -> Response:
         "instance_id": registration.instance_id,
         "lease_ttl_seconds": settings.lease_ttl_seconds,
         "heartbeat_interval_seconds": max(1, settings.lease_ttl_seconds // 3),
-        "registered_at": _rfc3339(registered.registered_at),
+        "registered_at": rfc3339(registered.registered_at),
     }
     return create_response(body, status=201 if registered.created else 200)
 
@@ -72,7 +69,7 @@ async def heartbeat(module_id: str, instance_id: str) -> Response:
     if expires is None:
         raise errors.NotFound("No live lease for this instance; register again.")
     await registry.lease_renewed(module_id, instance_id, expires)
-    return create_response({"lease_expires_at": _rfc3339(expires)})
+    return create_response({"lease_expires_at": rfc3339(expires)})
 
 
 @blueprint.delete("/modules/<module_id>/instances/<instance_id>")
@@ -94,7 +91,7 @@ async def _instance_body(instance: InstanceView) -> dict[str, Any]:
         "instance_id": instance.instance_id,
         "base_url": instance.base_url,
         "status": "healthy" if instance.available else "unavailable",
-        "lease_expires_at": _rfc3339(instance.lease_expires_at),
+        "lease_expires_at": rfc3339(instance.lease_expires_at),
         "breaker": await router_state().routing.breakers.state(instance.breaker_name),
     }
 

@@ -7,8 +7,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from quart import Quart, Response, g, request
@@ -16,18 +15,18 @@ from werkzeug.exceptions import HTTPException
 
 from . import errors
 from .logging import bind, correlation_id, get_logger
+from .timestamps import now_rfc3339
 
 MAX_BODY_BYTES = 1024 * 1024
 REQUEST_ID_HEADER = "X-Request-ID"
 JSON = "application/json"
 PROBLEM_JSON = "application/problem+json"
 
+ErrorObserver = Callable[[errors.HTTPError], Awaitable[None]]
+
 _log = get_logger("flask_core.request")
+_ERROR_OBSERVERS = "flask_core.error_observers"
 _PROBE_PATHS = frozenset({"/health", "/ready", "/metrics"})
-
-
-def now_rfc3339() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def dumps(data: Any) -> str:
@@ -99,10 +98,7 @@ def _reject_constant(name: str) -> None:
 
 
 def _from_werkzeug(exc: HTTPException) -> errors.HTTPError:
-    cls = errors.BY_STATUS.get(exc.code or 500, errors.InternalError)
-    if cls is errors.ModuleUnavailable:
-        return errors.ModuleUnavailable()
-    error = cls()
+    error = errors.BY_STATUS.get(exc.code or 500, errors.InternalError)()
     if exc.code == 405:
         allowed = getattr(exc, "valid_methods", None)
         if allowed:
@@ -125,6 +121,15 @@ def _aaa_category(status: int, path: str) -> str:
 def route_label() -> str:
     rule = request.url_rule
     return rule.rule if rule is not None else "<unmatched>"
+
+
+def observe_errors(app: Quart, observer: ErrorObserver) -> None:
+    """Let ``observer`` see every problem the app answers with (e.g. to audit refusals).
+
+    Observers run in the one error handler, in the order they were added, before the response
+    is built; they never change the response.
+    """
+    app.extensions.setdefault(_ERROR_OBSERVERS, []).append(observer)
 
 
 def install_request_plumbing(app: Quart) -> None:
@@ -158,11 +163,13 @@ def install_request_plumbing(app: Quart) -> None:
 
     @app.errorhandler(errors.HTTPError)
     async def _handle_http_error(error: errors.HTTPError) -> Response:
+        for observe in app.extensions.get(_ERROR_OBSERVERS, ()):
+            await observe(error)
         return error_response(error)
 
     @app.errorhandler(HTTPException)
     async def _handle_werkzeug(exc: HTTPException) -> Response:
-        return error_response(_from_werkzeug(exc))
+        return await _handle_http_error(_from_werkzeug(exc))
 
     @app.errorhandler(Exception)
     async def _handle_unexpected(exc: Exception) -> Response:

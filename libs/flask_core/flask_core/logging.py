@@ -18,6 +18,8 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
+from .timestamps import rfc3339
+
 CATEGORIES = ("AUTH", "AUTHZ", "AUDIT", "ERROR", "SYSTEM")
 AAA_FIELDS = ("event_type", "action", "result", "reason", "duration_ms", "details")
 REDACTED = "[redacted]"
@@ -81,8 +83,7 @@ def bind(**values: Any) -> None:
 
 
 def _timestamp(record: logging.LogRecord) -> str:
-    moment = datetime.fromtimestamp(record.created, tz=UTC)
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return rfc3339(datetime.fromtimestamp(record.created, tz=UTC))
 
 
 def _event_type(record: logging.LogRecord) -> str:
