@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,10 +62,10 @@ def registration(
     base_url: str,
     *,
     instance_id: str = "i1",
-    actions: tuple[str, ...] = ("echo",),
+    actions: Sequence[str] = ("echo",),
     commands: dict[str, str] | None = None,
     timeout_ms: int = 1000,
-    subscriptions: tuple[str, ...] = (),
+    subscriptions: Sequence[str] = (),
     version: str = "1.0.0",
 ) -> dict[str, Any]:
     """A registration body declaring ``{module_id}.{action}`` at ``/actions/{action}``."""

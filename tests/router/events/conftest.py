@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import pytest
@@ -14,6 +15,8 @@ from quart import Quart, Response, request
 
 from router.events.settings import EventSettings
 from router.settings import RouterSettings
+from tests.support.pubsub import PubSubCollector
+from tests.support.waiting import wait_until
 
 FAST = EventSettings(
     max_attempts=3,
@@ -36,18 +39,6 @@ def fast_events() -> EventSettings:
 def settings(settings: RouterSettings) -> RouterSettings:
     """The router's settings with event delivery tuned for tests."""
     return replace(settings, events=FAST)
-
-
-def registration(module_id: str, base_url: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "module_id": module_id,
-        "module_version": "1.0.0",
-        "module_type": "action",
-        "base_url": base_url,
-        "health_check": "/health",
-        "instance_id": "i1",
-        **extra,
-    }
 
 
 @dataclass
@@ -89,60 +80,12 @@ class StandInModule:
         return [envelope["event_id"] for envelope in self.received]
 
     async def wait_for(self, count: int, timeout: float = 10.0) -> None:
-        await wait_until(lambda: len(self.received) >= count, timeout)
-
-
-async def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
-@dataclass
-class Listener:
-    """A raw redis.asyncio pattern subscriber collecting decoded messages."""
-
-    pubsub: Any
-    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    async def collect(self, quiet: float = 0.3) -> list[tuple[str, dict[str, Any]]]:
-        """Read until nothing arrives for ``quiet`` seconds."""
-        loop = asyncio.get_running_loop()
-        last = loop.time()
-        while loop.time() - last < quiet:
-            message = await self.pubsub.get_message(timeout=0.05)
-            if message is None or message["type"] != "pmessage":
-                continue
-            last = loop.time()
-            channel = message["channel"].decode()
-            self.messages.append((channel, json.loads(message["data"])))
-        return self.messages
-
-    async def wait_for(self, count: int, timeout: float = 10.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while len(self.messages) < count and loop.time() < deadline:
-            message = await self.pubsub.get_message(timeout=0.05)
-            if message is not None and message["type"] == "pmessage":
-                self.messages.append((message["channel"].decode(), json.loads(message["data"])))
+        await wait_until(
+            lambda: len(self.received) >= count, timeout, what=f"{count} pushed event(s)"
+        )
 
 
 @pytest.fixture
-def listen(redis_url: str) -> Callable[..., Any]:
+def listen(redis: aioredis.Redis) -> Callable[..., PubSubCollector]:
     """``async with listen("events.c1.*") as listener``."""
-    from contextlib import asynccontextmanager
-
-    @asynccontextmanager
-    async def open_listener(*patterns: str) -> AsyncIterator[Listener]:
-        client = aioredis.Redis.from_url(redis_url)
-        pubsub = client.pubsub()
-        await pubsub.psubscribe(*patterns)
-        try:
-            yield Listener(pubsub)
-        finally:
-            await pubsub.aclose()
-            await client.aclose()
-
-    return open_listener
+    return partial(PubSubCollector, redis)

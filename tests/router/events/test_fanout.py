@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -11,8 +10,10 @@ from quart.typing import TestClientProtocol
 from flask_core.tokens import verify_router_token
 from tests.conftest import KeyFactory
 from tests.support.servers import serve_app
+from tests.support.standin import registration
+from tests.support.waiting import allow_strays, eventually, wait_until
 
-from .conftest import StandInModule, registration
+from .conftest import StandInModule
 
 CHAT = {"platform": "twitch", "type": "chat.message", "channel_id": "chan", "user_id": "twitch:7"}
 
@@ -43,7 +44,7 @@ async def test_a_subscribed_module_gets_its_types_with_a_router_token(
         follow = {"platform": "twitch", "type": "channel.follow", "payload": {}}
         await client.post("/api/v1/events", json=follow, headers=_headers(trigger))
         await module.wait_for(3)
-        await asyncio.sleep(0.2)
+        await allow_strays(0.2)  # a wrongly pushed channel.follow would come right after
     assert module.event_ids() == sent  # in order, and no channel.follow
     jwks = await (await client.get("/.well-known/jwks.json")).get_json()
     token = module.headers[0]["Authorization"].removeprefix("Bearer ")
@@ -57,12 +58,12 @@ async def test_a_chat_command_runs_its_action_and_answers_on_responses(
     admin, trigger = await api_key("admin"), await api_key("trigger", communities=["c1"])
     module = StandInModule()
     async with serve_app(module.app()) as base_url:
-        declared = registration(
-            "quotes",
-            base_url,
-            actions=[{"id": "quote.random", "path": "/actions/quote.random", "timeout_ms": 2000}],
-            commands=[{"name": "!quote", "action": "quote.random"}],
-        )
+        action = {"id": "quote.random", "path": "/actions/quote.random", "timeout_ms": 2000}
+        declared = {
+            **registration("quotes", base_url),
+            "actions": [action],
+            "commands": [{"name": "!quote", "action": "quote.random"}],
+        }
         await _register(client, admin, declared)
         async with listen("responses.c1.*") as listener:
             body = {**CHAT, "payload": {"text": "!quote hello world"}}
@@ -107,11 +108,11 @@ async def test_dead_letters_are_listed_and_replayed_within_the_admins_scope(
             assert listed.status_code == 200
             return list((await listed.get_json())["items"])
 
-        for _ in range(200):
-            items = await dead_letters(admin)
-            if items:
-                break
-            await asyncio.sleep(0.05)
+        async def buried() -> bool:
+            items[:] = await dead_letters(admin)
+            return bool(items)
+
+        await wait_until(buried, what="a dead letter")
         assert [(i["event_id"], i["module_id"], i["attempts"]) for i in items] == [
             (event_id, "flaky", 3)
         ]
@@ -131,16 +132,17 @@ async def test_dead_letters_are_listed_and_replayed_within_the_admins_scope(
     peek = "/api/v1/admin/deadletters?community=c1"
     assert (await client.get(peek, headers={"X-API-Key": admin_c2})).status_code == 403
     records: list[dict[str, Any]] = []
-    for _ in range(100):
+
+    async def replay_audited() -> bool:
         audit = await client.get("/api/v1/admin/audit?category=AUDIT", headers={"X-API-Key": admin})
-        records = [
+        records[:] = [
             r
             for r in (await audit.get_json())["items"]
             if "deadletters" in r["action"] and r["result"] == "202"
         ]
-        if records:
-            break
-        await asyncio.sleep(0.05)
+        return bool(records)
+
+    await eventually(replay_audited, timeout=5.0)
     [record] = records
     assert record["community"] == "c1"
     assert record["details"]["dead_letter"] == items[0]["id"]

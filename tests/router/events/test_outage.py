@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from typing import Any
 
 from quart import Quart
 
@@ -12,10 +13,17 @@ from flask_core.embedded import EmbeddedRedis
 from router.events.models import stream_key
 from tests.conftest import KeyFactory
 from tests.support.servers import serve_app
+from tests.support.standin import registration
+from tests.support.waiting import eventually, wait_until
 
-from .conftest import StandInModule, registration, wait_until
+from .conftest import StandInModule
 
 CHAT = {"platform": "discord", "type": "chat.message", "channel_id": "chan"}
+
+
+async def _all_acknowledged(app: Quart, community: str = "c1", module: str = "archive") -> bool:
+    summary: Any = await app.extensions["router"].redis.xpending(stream_key(community), module)
+    return int(summary["pending"]) == 0
 
 
 async def test_events_accepted_while_redis_is_down_are_delivered_in_order(
@@ -34,6 +42,7 @@ async def test_events_accepted_while_redis_is_down_are_delivered_in_order(
             response = await client.post("/api/v1/events", json=body, headers=headers)
             assert response.status_code == 202
             accepted.append((await response.get_json())["event_id"])
+            # Paced, so that Redis goes away while events are still being sent.
             await asyncio.sleep(0.01)
 
     async with serve_app(module.app()) as base_url:
@@ -44,7 +53,7 @@ async def test_events_accepted_while_redis_is_down_are_delivered_in_order(
         assert registered.status_code == 201
         await send(5)
         sender = asyncio.create_task(send(40))
-        await asyncio.sleep(0.1)
+        await wait_until(lambda: len(accepted) > 5, what="the second batch under way")
         await asyncio.to_thread(own_redis.stop)  # mid-stream: requests are in flight
         ingest = outage_app.extensions["router"].events.ingest
         await wait_until(lambda: ingest.spooled >= 3)
@@ -52,7 +61,8 @@ async def test_events_accepted_while_redis_is_down_are_delivered_in_order(
         await sender
         await send(5)
         await wait_until(lambda: set(accepted) <= set(module.event_ids()), timeout=30)
-        await asyncio.sleep(0.3)
+        # Every delivery acknowledged: nothing can be pushed again after this point.
+        await wait_until(lambda: _all_acknowledged(outage_app), what="every push acknowledged")
 
     assert len(accepted) == 50
     received = module.event_ids()
@@ -79,11 +89,13 @@ async def test_while_redis_is_down_a_repeated_id_is_caught_by_the_process_memory
     assert (first.status_code, again.status_code, other.status_code) == (202, 200, 202)
     assert (await again.get_json())["duplicate"] is True
     redis = outage_app.extensions["router"].redis
-    for _ in range(200):
-        entries = await redis.xrange(stream_key("c1"))
-        if len(entries) >= 2:
-            break
-        await asyncio.sleep(0.05)
+    entries: list[Any] = []
+
+    async def spooled_events_appended() -> bool:
+        entries[:] = await redis.xrange(stream_key("c1"))
+        return len(entries) >= 2
+
+    await eventually(spooled_events_appended)
     envelopes = [json.loads(fields[b"e"]) for _, fields in entries]
     ids = [envelope["event_id"] for envelope in envelopes]
     assert ids == [body["event_id"], (await other.get_json())["event_id"]]

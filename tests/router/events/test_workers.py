@@ -11,8 +11,9 @@ from router.app import create_app
 from router.settings import RouterSettings
 from tests.conftest import KeyFactory
 from tests.support.servers import serve_app
+from tests.support.standin import registration
 
-from .conftest import StandInModule, registration
+from .conftest import StandInModule
 
 
 @pytest.fixture
