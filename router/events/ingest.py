@@ -11,12 +11,12 @@ from typing import Any
 from redis.exceptions import RedisError
 
 from flask_core.logging import get_logger
+from flask_core.recent import RecentIds
 
 from .commands import CommandRouter
 from .directory import SubscriberDirectory
 from .metrics import EventMetrics
 from .models import Envelope, build_envelope
-from .recent import RecentIds
 from .spool import EventSpool
 from .store import UNREACHABLE, EventStore
 
@@ -83,15 +83,14 @@ class EventIngest:
             _log.warning("Redis unreachable, spooling events (%s)", type(exc).__name__)
             return await self._spool_one(envelope)
         if fresh:
-            self._recent.remember(envelope.community_id, envelope.event_id)
+            self._recent.remember((envelope.community_id, envelope.event_id))
         return fresh
 
     async def _spool_one(self, envelope: Envelope) -> bool:
         # Without Redis, dedup falls back to this process's memory of recent ids; the SET NX
         # at replay still stops a second publish of an id another worker accepted.
-        if self._recent.seen(envelope.community_id, envelope.event_id):
+        if not self._recent.add((envelope.community_id, envelope.event_id)):
             return False
-        self._recent.remember(envelope.community_id, envelope.event_id)
         await self._spool.append([envelope])
         self.spooled += 1
         self._metrics.ingested.labels("spooled").inc()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import httpx
 from prometheus_client import CollectorRegistry
 
+from flask_core.recent import RecentIds
 from flask_core.redis_client import create_redis
 from flask_core.tasks import BackgroundTasks
 
@@ -20,7 +21,6 @@ from .delivery import Signer
 from .directory import SubscriberDirectory
 from .ingest import EventIngest
 from .metrics import EventMetrics
-from .recent import RecentIds
 from .settings import EventSettings
 from .spool import EventSpool
 from .store import UNREACHABLE, EventStore

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from nacl.signing import SigningKey
 
+from flask_core.recent import RecentIds
 from flask_core.webhooks import (
     DiscordVerifier,
-    RecentIds,
     parse_twitch_timestamp,
     twitch_signature_valid,
     twitch_timestamp_fresh,

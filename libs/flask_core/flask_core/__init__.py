@@ -22,6 +22,7 @@ __all__ = [
     "module",
     "openapi",
     "ratelimit",
+    "recent",
     "redis_client",
     "router_client",
     "routes",

@@ -19,9 +19,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from .logging import bound_context, get_logger
+from .recent import RecentIds
 from .router_client import RouterClient, RouterError
 from .tasks import BackgroundTasks
-from .webhooks import RecentIds
 
 _log = get_logger("flask_core.forwarding")
 _RETRYABLE = frozenset({408, 429, 500, 502, 503, 504})

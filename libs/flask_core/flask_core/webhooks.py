@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import re
 import time
-from collections import OrderedDict
 from datetime import datetime
 
 from nacl.exceptions import BadSignatureError
@@ -62,27 +61,3 @@ class DiscordVerifier:
         except (BadSignatureError, ValueError):
             return False
         return True
-
-
-class RecentIds:
-    """A bounded in-process memory of ids seen lately (the fallback when Redis is down)."""
-
-    def __init__(self, capacity: int = 50_000, ttl_seconds: float = 86_400) -> None:
-        self._seen: OrderedDict[str, float] = OrderedDict()
-        self._capacity = capacity
-        self._ttl = ttl_seconds
-
-    def add(self, key: str) -> bool:
-        """Remember ``key``; False when it was already seen within the TTL."""
-        now = time.monotonic()
-        seen_at = self._seen.get(key)
-        if seen_at is not None and now - seen_at < self._ttl:
-            return False
-        self._seen[key] = now
-        self._seen.move_to_end(key)
-        while len(self._seen) > self._capacity:
-            self._seen.popitem(last=False)
-        return True
-
-    def forget(self, key: str) -> None:
-        self._seen.pop(key, None)
