@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from router.state import RouterState
+
+from .waiting import eventually
 
 
 async def wait_for_records(state: RouterState, count: int, timeout: float = 5.0) -> int:
-    """Poll the audit table until it holds ``count`` rows (or time runs out); return the count."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    """Poll the audit table until it holds ``count`` rows (or time runs out); return the count.
+
+    The count is returned rather than raised on, so the test's assertion shows what was found.
+    """
     found = 0
-    while asyncio.get_running_loop().time() < deadline:
+
+    async def enough() -> bool:
+        nonlocal found
         found = int(await state.dal.fetchval("SELECT count(*) FROM audit_log"))
-        if found >= count:
-            return found
-        await asyncio.sleep(0.02)
+        return found >= count
+
+    await eventually(enough, timeout)
     return found

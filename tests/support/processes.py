@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -15,6 +14,7 @@ import httpx
 from router.settings import RouterSettings
 
 from .servers import free_port
+from .waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,13 +60,13 @@ def stop_process(proc: subprocess.Popen[bytes], grace: float = 20) -> None:
 async def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], seconds: float = 30) -> None:
     """Poll ``/health`` until 200; fail if the process exits or ``seconds`` pass."""
     async with httpx.AsyncClient(base_url=base_url) as client:
-        for _ in range(int(seconds * 10)):
+
+        async def healthy() -> bool:
             if proc.poll() is not None:
                 raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
             try:
-                if (await client.get("/health")).status_code == 200:
-                    return
+                return (await client.get("/health")).status_code == 200
             except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    raise TimeoutError(f"{base_url} did not become healthy")
+                return False
+
+        await wait_until(healthy, seconds, interval=0.1, what=f"{base_url} healthy")

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from .servers import free_port
+from .waiting import wait_until
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -68,7 +69,7 @@ class PostgresProxy:
             self._server = None
         for writer in list(self._writers):
             writer.transport.abort()
-        await asyncio.sleep(0.05)
+        await wait_until(lambda: not self._writers, what="every proxied connection closed")
 
     async def close(self) -> None:
         await self.cut()

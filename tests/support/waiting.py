@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-Condition = Callable[[], bool | Awaitable[bool]]
+# Called with no argument; truthy when met. It may return an awaitable (an async check).
+Condition = Callable[[], object]
 
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_INTERVAL = 0.02

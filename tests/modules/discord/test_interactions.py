@@ -18,9 +18,11 @@ from nacl.signing import SigningKey
 
 from flask_core.module import ActionCall, ModuleBase, ModuleSettings
 from modules.discord.module import DiscordModule, DiscordSettings
+from tests.support.pubsub import PubSubCollector
 from tests.support.servers import free_port, serve_app
+from tests.support.waiting import wait_until
 
-from ..conftest import LiveRouter, Published, wait_running
+from ..conftest import LiveRouter, wait_running
 
 GUILD = "81384788765712384"
 APPLICATION = "app-123"
@@ -69,7 +71,7 @@ def pinger(router_url: str, key: str) -> ModuleBase:
 
     @module.action("ping.slow", timeout_ms=8000)
     async def slow(call: ActionCall) -> dict[str, str]:
-        await asyncio.sleep(3.5)
+        await asyncio.sleep(3.5)  # past Discord's 3 s to answer: the module must defer
         return {"text": "slow pong"}
 
     module.command("!ping", "ping.fast")
@@ -137,10 +139,7 @@ async def test_a_slow_command_is_deferred_then_edited(discord: Discord) -> None:
         ).mock(return_value=httpx.Response(200, json={}))
         response = await discord.send("/webhooks/discord/interactions", command("slow"))
         assert response.json() == {"type": 5}
-        for _ in range(100):
-            if edit.called:
-                break
-            await asyncio.sleep(0.1)
+        await wait_until(lambda: edit.called, what="the deferred answer edited in")
         assert json.loads(edit.calls.last.request.content) == {"content": "slow pong"}
 
 
@@ -156,9 +155,10 @@ async def test_webhook_events_ping_and_forward(discord: Discord, redis: aioredis
             "data": {"user": {"id": "42"}, "guild": {"id": GUILD}, "scopes": ["bot"]},
         },
     }
-    async with Published(redis, "events.guild1.*") as published:
+    async with PubSubCollector(redis, "events.guild1.*") as published:
         response = await discord.send("/webhooks/discord/events", event)
         assert response.status_code == 204
-        messages = await published.wait_for(1)
+        await published.wait_for(1)
+        messages = published.envelopes()
     assert messages[0]["channel"] == "events.guild1.APPLICATION_AUTHORIZED"
     assert messages[0]["user_id"] == "discord:42"

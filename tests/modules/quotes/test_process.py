@@ -17,6 +17,7 @@ from router.app import create_app
 from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
 from tests.support.servers import free_port, serve_app
+from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -43,10 +44,11 @@ async def test_the_quotes_process_registers_serves_and_deregisters_on_sigterm(
         )
         registry = router_app.extensions["router"].registry
         try:
-            for _ in range(200):
-                if registry.action("quote.add") is not None:
-                    break
-                await asyncio.sleep(0.05)
+            await wait_until(
+                lambda: registry.action("quote.add") is not None,
+                timeout=30,
+                what="the quotes process registered",
+            )
             added = await http.post(
                 f"{router_url}/api/v1/action/quote.add",
                 json={"user_id": "twitch:bob", "params": {"text": "hello"}},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -14,13 +13,15 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from flask_core.module import Lifecycle, ModuleSettings
+from flask_core.module import ModuleSettings
 from flask_core.tokens import SigningKey
 from modules.quotes.module import QuotesModule, QuotesSettings
 from router.app import create_app
 from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
 from tests.support.servers import free_port, serve_app
+
+from ..conftest import wait_running
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -60,10 +61,7 @@ async def setup(
         )
         module = QuotesModule(QuotesSettings(module_settings, database_url))
         async with serve_app(module.app, port) as module_url, httpx.AsyncClient() as http:
-            for _ in range(100):
-                if module.state == Lifecycle.RUNNING:
-                    break
-                await asyncio.sleep(0.05)
+            await wait_running(module)
             yield Setup(
                 router_url,
                 module_url,

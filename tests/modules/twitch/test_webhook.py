@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
@@ -18,9 +17,11 @@ import redis.asyncio as aioredis
 
 from flask_core.module import ModuleSettings
 from modules.twitch.module import TwitchModule, TwitchSettings
+from tests.support.pubsub import PubSubCollector
 from tests.support.servers import free_port, serve_app
+from tests.support.waiting import allow_strays
 
-from ..conftest import LiveRouter, Published, wait_running
+from ..conftest import LiveRouter, wait_running
 
 SECRET = b"eventsub-test-secret"
 BROADCASTER = "44429626"
@@ -112,12 +113,13 @@ async def test_missing_signature_is_403(twitch: Twitch) -> None:
 
 
 async def test_chat_message_reaches_the_router_once(twitch: Twitch, redis: aioredis.Redis) -> None:
-    async with Published(redis, "events.stream1.*") as published:
+    async with PubSubCollector(redis, "events.stream1.*") as published:
         first = await twitch.send("notification", chat("hello chat"), message_id="m-1")
         again = await twitch.send("notification", chat("hello chat"), message_id="m-1")
         assert first.status_code == 204 and again.status_code == 204
-        messages = await published.wait_for(1)
-        await asyncio.sleep(0.5)  # room for a wrongly repeated event to show up
+        await published.wait_for(1)
+        messages = published.envelopes()
+        await allow_strays(0.5)  # room for a wrongly repeated event to show up
     assert len(published.messages) == 1
     envelope = messages[0]
     assert envelope["channel"] == "events.stream1.chat.message"
@@ -136,8 +138,9 @@ async def test_revocation_is_forwarded(twitch: Twitch, redis: aioredis.Redis) ->
             "condition": {"broadcaster_user_id": BROADCASTER},
         }
     }
-    async with Published(redis, "events.stream1.subscription.revoked") as published:
+    async with PubSubCollector(redis, "events.stream1.subscription.revoked") as published:
         response = await twitch.send("revocation", revoked)
         assert response.status_code == 204
-        messages = await published.wait_for(1)
+        await published.wait_for(1)
+        messages = published.envelopes()
     assert messages[0]["payload"]["status"] == "authorization_revoked"

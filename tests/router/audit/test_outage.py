@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import replace
 
@@ -11,6 +10,7 @@ from router.settings import RouterSettings
 from router.state import RouterState
 from tests.support.audit import wait_for_records
 from tests.support.proxy import PostgresProxy
+from tests.support.waiting import wait_until
 
 
 async def _flow(client: object, tag: str, count: int) -> list[str]:
@@ -35,10 +35,12 @@ async def test_records_survive_a_database_outage_in_order(settings: RouterSettin
             assert await wait_for_records(state, 5) == 5
             await proxy.cut()
             expected += await _flow(client, "during", 40)
-            for _ in range(100):
-                if state.audit.backlog == 0 and state.audit._spool and state.audit._spool.pending:
-                    break
-                await asyncio.sleep(0.02)
+            await wait_until(
+                lambda: bool(
+                    state.audit.backlog == 0 and state.audit._spool and state.audit._spool.pending
+                ),
+                what="the records spooled",
+            )
             spool_file = settings.data_dir / "spool" / "audit"
             spooled = [
                 line

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
+from typing import Any
 
 import redis.asyncio as aioredis
 from quart import Quart
@@ -16,6 +16,7 @@ from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
 from tests.support.servers import serve_app
 from tests.support.standin import Behaviour, registration, standin_app
+from tests.support.waiting import let_time_pass, wait_until
 
 from .conftest import Caller, Module
 
@@ -25,6 +26,15 @@ async def breaker_of(caller: Caller) -> str:
         "/api/v1/modules/mod", headers={"X-API-Key": caller.admin}
     )
     return str((await response.get_json())["instances"][0]["breaker"])
+
+
+async def audited_transitions(caller: Caller) -> list[dict[str, Any]]:
+    """The breaker transitions in the audit trail (written in the background)."""
+    response = await caller.app.test_client().get(
+        "/api/v1/admin/audit?category=SYSTEM&action=breaker.transition",
+        headers={"X-API-Key": caller.admin},
+    )
+    return list((await response.get_json())["items"])
 
 
 async def open_breaker(caller: Caller, module: Module) -> None:
@@ -47,7 +57,7 @@ async def test_breaker_opens_fails_fast_half_opens_and_closes(
     assert len(module.behaviour.calls) == calls_before  # the module was not touched
 
     module.behaviour.status = 200
-    await asyncio.sleep(0.5)
+    await let_time_pass(0.5)  # the 0.4 s back-off ends
     assert (await caller.call()).status_code == 200  # the half-open probe
     assert await breaker_of(caller) == "half_open"
     assert (await caller.call()).status_code == 200  # second good probe closes it
@@ -69,7 +79,7 @@ async def test_breaker_opens_fails_fast_half_opens_and_closes(
 
 async def test_a_failed_probe_opens_the_breaker_again(caller: Caller, module: Module) -> None:
     await open_breaker(caller, module)
-    await asyncio.sleep(0.5)
+    await let_time_pass(0.5)  # the 0.4 s back-off ends
     assert (await caller.call()).status_code == 502
     assert await breaker_of(caller) == "open"
     assert (await caller.call()).status_code == 503
@@ -77,12 +87,8 @@ async def test_a_failed_probe_opens_the_breaker_again(caller: Caller, module: Mo
 
 async def test_transitions_are_audited(caller: Caller, module: Module) -> None:
     await open_breaker(caller, module)
-    await asyncio.sleep(0.3)  # the audit trail writes in the background
-    response = await caller.app.test_client().get(
-        "/api/v1/admin/audit?category=SYSTEM&action=breaker.transition",
-        headers={"X-API-Key": caller.admin},
-    )
-    items = (await response.get_json())["items"]
+    await wait_until(lambda: audited_transitions(caller), what="the transition audited")
+    items = await audited_transitions(caller)
     assert [(i["result"], i["details"]["instance_id"]) for i in items] == [("open", "i1")]
 
 
@@ -136,8 +142,11 @@ async def test_breaker_state_is_shared_by_two_routers(
             other, await api_key("user", app=other), await api_key("admin", app=other)
         )
         assert (await other_caller.call()).status_code == 200  # the other router saw it closed
+        heard: list[dict[str, Any]] = []
+        other.extensions["router"].registry.on_breaker_message(heard.append)
         await open_breaker(caller, module)
-        await asyncio.sleep(0.1)  # the transition is announced on system.breaker
+        # The transition is announced on system.breaker; the other router drops its trust.
+        await wait_until(lambda: any(body.get("to") == "open" for body in heard))
         calls = len(module.behaviour.calls)
         response = await other_caller.call()
         assert response.status_code == 503

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,41 +14,14 @@ from quart import Quart
 from router.app import create_app
 from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
-from tests.support.servers import free_port
-
-REPO = Path(__file__).resolve().parents[3]
+from tests.support.processes import router_process as run_router
 
 
 @pytest.fixture
 async def router_process(settings: RouterSettings, app: Quart) -> AsyncIterator[str]:
     """``python -m router`` with two workers on the test's database, Redis and data dir."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": str(settings.database_url),
-        "REDIS_URL": str(settings.redis_url),
-        "ROUTER_PORT": str(port),
-        "ROUTER_WORKERS": "2",
-        "ROUTER_DATA_DIR": str(settings.data_dir),
-        "LOG_LEVEL": "WARNING",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "router"], cwd=REPO, env=env, stdout=subprocess.DEVNULL
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        async with httpx.AsyncClient(base_url=base_url) as client:
-            for _ in range(300):
-                assert proc.poll() is None, "router exited"
-                try:
-                    if (await client.get("/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+    async with run_router(settings, workers=2) as base_url:
         yield base_url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 async def test_a_key_limited_to_20_a_minute_gets_exactly_20_of_50_across_two_workers(

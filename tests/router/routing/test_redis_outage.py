@@ -13,6 +13,7 @@ from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
 from tests.support.servers import serve_app
 from tests.support.standin import Behaviour, registration, standin_app
+from tests.support.waiting import eventually
 
 from .conftest import Caller
 
@@ -55,9 +56,6 @@ async def test_registry_changes_reach_other_routers_while_redis_is_down(
         await asyncio.to_thread(own_redis.stop)
         assert await caller.register(registration("mod", "http://127.0.0.1:9")) == 201
         registry = other.extensions["router"].registry
-        for _ in range(40):
-            if registry.action("mod.echo") is not None:
-                break
-            await asyncio.sleep(0.1)
+        await eventually(lambda: registry.action("mod.echo") is not None, timeout=4.0)
         assert registry.action("mod.echo") is not None  # reloaded from PostgreSQL
         await asyncio.to_thread(own_redis.start)
