@@ -9,7 +9,7 @@ from flask_core import errors
 from flask_core.logging import get_logger
 from flask_core.timestamps import now_rfc3339
 
-from .models import Envelope, response_channel
+from .models import Envelope
 from .store import UNREACHABLE, EventStore
 
 _log = get_logger("router.events.commands")
@@ -98,8 +98,6 @@ class CommandRouter:
             "source": "router",
         }
         try:
-            await self._store.publish(
-                response_channel(envelope.community_id, envelope.platform), message
-            )
+            await self._store.publish_response(envelope.community_id, envelope.platform, message)
         except UNREACHABLE as exc:
             _log.warning("command response not published: Redis unreachable (%s)", exc)

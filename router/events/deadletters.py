@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from flask_core import errors
+from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 
-from .models import GROUPS_KEY, deadletter_key, split_group_member, stream_key
+from .models import split_group_member
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -51,8 +52,16 @@ class DeadLetterId:
 class DeadLetters:
     """Dead-letter streams, one per community."""
 
-    def __init__(self, redis: aioredis.Redis, *, maxlen: int, stream_maxlen: int) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        maxlen: int,
+        stream_maxlen: int,
+        keyspace: Keyspace = DEFAULT_KEYSPACE,
+    ) -> None:
         self._redis = redis
+        self._keys = keyspace
         self._maxlen = maxlen
         self._stream_maxlen = stream_maxlen
         self._replay = redis.register_script(_REPLAY)
@@ -71,12 +80,13 @@ class DeadLetters:
             "failed_at": int(time.time() * 1000),
         }
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(deadletter_key(community), record, maxlen=self._maxlen, approximate=True)
-            pipe.xack(stream_key(community), failure["module"], entry_id)
+            dead = self._keys.event_dead(community)
+            pipe.xadd(dead, record, maxlen=self._maxlen, approximate=True)
+            pipe.xack(self._keys.event_stream(community), failure["module"], entry_id)
             await pipe.execute()
 
     async def communities(self) -> list[str]:
-        members = await self._redis.smembers(GROUPS_KEY)
+        members = await self._redis.smembers(self._keys.event_groups)
         return sorted({split_group_member(member)[1] for member in members})
 
     async def list(
@@ -85,7 +95,7 @@ class DeadLetters:
         """The newest dead letters of ``communities`` (optionally of one module), newest first."""
         items: list[dict[str, Any]] = []
         for community in communities:
-            rows: Any = await self._redis.xrevrange(deadletter_key(community), count=limit)
+            rows: Any = await self._redis.xrevrange(self._keys.event_dead(community), count=limit)
             items.extend(_item(community, entry_id, fields) for entry_id, fields in rows)
         if module_id is not None:
             items = [item for item in items if item["module_id"] == module_id]
@@ -95,7 +105,10 @@ class DeadLetters:
     async def replay(self, dead_letter: DeadLetterId) -> str:
         """Queue a dead letter for its module again; return the new stream entry id."""
         new_id = await self._replay(
-            keys=[deadletter_key(dead_letter.community), stream_key(dead_letter.community)],
+            keys=[
+                self._keys.event_dead(dead_letter.community),
+                self._keys.event_stream(dead_letter.community),
+            ],
             args=[dead_letter.entry_id, self._stream_maxlen],
         )
         if not new_id:

@@ -24,13 +24,14 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from redis.exceptions import ResponseError
 
+from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.logging import get_logger
 
 from .deadletters import DeadLetters
 from .directory import SubscriberDirectory
 from .lease import Lease
 from .metrics import EventMetrics
-from .models import GROUPS_KEY, split_group_member, stream_key
+from .models import split_group_member
 from .settings import EventSettings
 from .store import UNREACHABLE
 
@@ -86,8 +87,10 @@ class ModuleDeliverer:
         settings: EventSettings,
         sign: Signer | None = None,
         metrics: EventMetrics | None = None,
+        keyspace: Keyspace = DEFAULT_KEYSPACE,
     ) -> None:
         self.module_id = module_id
+        self._keys = keyspace
         self._metrics = metrics or EventMetrics()
         self._sign = sign
         self._redis = redis
@@ -135,9 +138,11 @@ class ModuleDeliverer:
 
     async def _streams(self) -> dict[str, str]:
         """``{stream key: community}`` of every group this module has."""
-        members = await self._redis.smembers(GROUPS_KEY)
+        members = await self._redis.smembers(self._keys.event_groups)
         pairs = (split_group_member(member) for member in members)
-        return {stream_key(c): c for module_id, c in pairs if module_id == self.module_id}
+        return {
+            self._keys.event_stream(c): c for module_id, c in pairs if module_id == self.module_id
+        }
 
     async def _next_batch(self) -> list[Entry]:
         streams = await self._streams()
@@ -277,7 +282,9 @@ class ModuleDeliverer:
 
     async def _ack(self, entry: Entry) -> None:
         """Note ``entry`` as done; acks go to Redis once per batch (or before any wait)."""
-        self._unacked.setdefault(stream_key(entry.community), []).append(entry.entry_id)
+        self._unacked.setdefault(self._keys.event_stream(entry.community), []).append(
+            entry.entry_id
+        )
 
     async def _flush_acks(self) -> None:
         if not self._unacked:

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_core.api import dumps
 from flask_core.datamodels import CHAT_MESSAGE, PLATFORMS
+from flask_core.keyspace import DEFAULT_KEYSPACE
 from flask_core.timestamps import now_rfc3339
 from flask_core.validation import USER_ID
 
@@ -48,28 +49,9 @@ RESPONSE_SCHEMA: dict[str, Any] = {
 _COMMAND = re.compile(r"^(![A-Za-z0-9_.-]{1,64})(?:\s+(.*))?$", re.DOTALL)
 
 
-def event_channel(community: str, event_type: str) -> str:
-    return f"events.{community}.{event_type}"
-
-
-def response_channel(community: str, platform: str) -> str:
-    return f"responses.{community}.{platform}"
-
-
-def dedup_key(community: str, event_id: str) -> str:
-    return f"rh:events:seen:{community}:{event_id}"
-
-
-def stream_key(community: str) -> str:
-    """One durable stream per community keeps order per community with one reader per module."""
-    return f"rh:events:stream:{community}"
-
-
-def deadletter_key(community: str) -> str:
-    return f"rh:events:dead:{community}"
-
-
-GROUPS_KEY = "rh:events:groups"  # set of "module|community": every consumer group that exists
+# The names in the default keyspace (stores take a ``Keyspace`` of their own).
+stream_key = DEFAULT_KEYSPACE.event_stream
+GROUPS_KEY = DEFAULT_KEYSPACE.event_groups
 
 
 def group_member(module_id: str, community: str) -> str:

@@ -9,8 +9,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from flask_core.api import dumps
+from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 
-from .models import GROUPS_KEY, Envelope, dedup_key, event_channel, stream_key
+from .models import Envelope
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -41,8 +42,16 @@ return 1
 class EventStore:
     """Accept envelopes into Redis and publish responses."""
 
-    def __init__(self, redis: aioredis.Redis, *, dedup_ttl: int, stream_maxlen: int) -> None:
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        *,
+        dedup_ttl: int,
+        stream_maxlen: int,
+        keyspace: Keyspace = DEFAULT_KEYSPACE,
+    ) -> None:
         self._redis = redis
+        self._keys = keyspace
         self._accept = redis.register_script(_ACCEPT)
         self._dedup_ttl = dedup_ttl
         self._maxlen = stream_maxlen
@@ -50,10 +59,15 @@ class EventStore:
     async def accept(self, envelope: Envelope, subscribers: Sequence[str]) -> bool:
         """Record, append and publish ``envelope`` once; False when its id was already seen."""
         community = envelope.community_id
-        keys = [dedup_key(community, envelope.event_id), stream_key(community), GROUPS_KEY]
+        names = self._keys
+        keys = [
+            names.event_seen(community, envelope.event_id),
+            names.event_stream(community),
+            names.event_groups,
+        ]
         args: list[Any] = [
             self._dedup_ttl,
-            event_channel(community, envelope.type),
+            names.event_channel(community, envelope.type),
             envelope.to_json(),
             self._maxlen,
             community,
@@ -62,5 +76,7 @@ class EventStore:
         ]
         return bool(await self._accept(keys=keys, args=args))
 
-    async def publish(self, channel: str, message: dict[str, Any]) -> int:
+    async def publish_response(self, community: str, platform: str, message: dict[str, Any]) -> int:
+        """Publish a message for a platform module on ``responses.{community}.{platform}``."""
+        channel = self._keys.response_channel(community, platform)
         return int(await self._redis.publish(channel, dumps(message)))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import httpx
 from redis.exceptions import RedisError
 
+from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.logging import get_logger
 
 from .deadletters import DeadLetters
@@ -18,7 +19,7 @@ from .delivery import ModuleDeliverer, Signer
 from .directory import SubscriberDirectory
 from .lease import Lease
 from .metrics import EventMetrics
-from .models import GROUPS_KEY, split_group_member
+from .models import split_group_member
 from .settings import EventSettings
 from .store import UNREACHABLE
 
@@ -26,10 +27,6 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
 _log = get_logger("router.events.supervisor")
-
-
-def lease_key(module_id: str) -> str:
-    return f"rh:events:lease:{module_id}"
 
 
 class DeliverySupervisor:
@@ -45,7 +42,9 @@ class DeliverySupervisor:
         settings: EventSettings,
         sign: Signer | None = None,
         metrics: EventMetrics | None = None,
+        keyspace: Keyspace = DEFAULT_KEYSPACE,
     ) -> None:
+        self._keys = keyspace
         self._metrics = metrics
         self._sign = sign
         self._redis = redis
@@ -73,12 +72,12 @@ class DeliverySupervisor:
                 del self._running[module_id]
                 if not task.cancelled() and task.exception() is not None:
                     _log.error("deliverer for %s failed", module_id, exc_info=task.exception())
-        members = await self._redis.smembers(GROUPS_KEY)
+        members = await self._redis.smembers(self._keys.event_groups)
         modules = {split_group_member(member)[0] for member in members}
         for module_id in sorted(modules - set(self._running)):
             lease = Lease(
                 self._redis,
-                lease_key(module_id),
+                self._keys.event_lease(module_id),
                 self.holder,
                 int(self._settings.lease_ttl_seconds * 1000),
             )
@@ -99,6 +98,7 @@ class DeliverySupervisor:
             settings=self._settings,
             sign=self._sign,
             metrics=self._metrics,
+            keyspace=self._keys,
         )
 
     @property

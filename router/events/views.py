@@ -16,7 +16,7 @@ from flask_core.validation import validate_input
 
 from ..state import router_state
 from .ingest import Accepted
-from .models import BATCH_SCHEMA, EVENT_SCHEMA, RESPONSE_SCHEMA, response_channel
+from .models import BATCH_SCHEMA, EVENT_SCHEMA, RESPONSE_SCHEMA
 from .service import EventService
 from .store import UNREACHABLE
 
@@ -82,7 +82,7 @@ async def post_response() -> Response:
         "sent_at": now_rfc3339(),
     }
     try:
-        await _events().store.publish(response_channel(community, body["platform"]), message)
+        await _events().store.publish_response(community, body["platform"], message)
     except UNREACHABLE as exc:
         raise errors.ModuleUnavailable("The message bus is unreachable; retry.") from exc
     return create_response({"response_id": message["response_id"]}, status=202)

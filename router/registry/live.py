@@ -18,33 +18,31 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.logging import get_logger
+from flask_core.redis_client import reply_text
 from flask_core.tasks import BackgroundTasks
 
 from .models import ActionRoute, CommandRoute, InstanceView, ModuleView
 from .store import RegistryStore
 
-REGISTRY_CHANNEL = "registry.changed"
-BREAKER_CHANNEL = "system.breaker"
-VERSION_KEY = "registry:version"
-LEASES_KEY = "registry:leases"
-HEALTH_KEY = "registry:health"
-
 _log = get_logger("router.registry")
 MessageHandler = Callable[[dict[str, Any]], None]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 class Registry:
     """Snapshot of modules, instances, action and command routes; refreshed, never queried."""
 
     def __init__(
-        self, store: RegistryStore, redis: aioredis.Redis, *, poll_seconds: float = 1.0
+        self,
+        store: RegistryStore,
+        redis: aioredis.Redis,
+        *,
+        poll_seconds: float = 1.0,
+        keyspace: Keyspace = DEFAULT_KEYSPACE,
     ) -> None:
         self.store = store
+        self.keyspace = keyspace
         self._redis = redis
         self._poll_seconds = poll_seconds
         self._modules: dict[str, ModuleView] = {}
@@ -112,7 +110,7 @@ class Registry:
 
     async def _shared_version(self) -> int | None:
         try:
-            raw = await self._redis.get(VERSION_KEY)
+            raw = await self._redis.get(self.keyspace.registry_version)
         except (RedisError, OSError):
             return None
         return int(raw) if raw is not None else 0
@@ -120,13 +118,13 @@ class Registry:
     async def _apply_shared_state(self) -> None:
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
-                pipe.hgetall(LEASES_KEY)
-                pipe.hgetall(HEALTH_KEY)
+                pipe.hgetall(self.keyspace.registry_leases)
+                pipe.hgetall(self.keyspace.registry_health)
                 leases, health = await pipe.execute()
         except (RedisError, OSError):
             return
-        lease_at = {_text(k): float(v) for k, v in leases.items()}
-        down = {_text(k) for k, v in health.items() if _text(v) == "down"}
+        lease_at = {reply_text(k): float(v) for k, v in leases.items()}
+        down = {reply_text(k) for k, v in health.items() if reply_text(v) == "down"}
         for instance in self.instances():
             name = instance.breaker_name
             if name in lease_at:
@@ -163,10 +161,10 @@ class Registry:
     async def _listen_once(self) -> None:
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
         try:
-            await pubsub.subscribe(REGISTRY_CHANNEL, BREAKER_CHANNEL)
+            await pubsub.subscribe(self.keyspace.registry_channel, self.keyspace.breaker_channel)
             await self._reload_logged()  # whatever changed while we were not listening
             async for message in pubsub.listen():
-                await self._handle(_text(message["channel"]), message["data"])
+                await self._handle(reply_text(message["channel"]), message["data"])
         finally:
             await pubsub.aclose()
 
@@ -175,7 +173,7 @@ class Registry:
             body = json.loads(data)
         except (TypeError, ValueError):
             return
-        if channel == BREAKER_CHANNEL:
+        if channel == self.keyspace.breaker_channel:
             for handler in self._breaker_handlers:
                 handler(body)
         elif body.get("kind") == "registry" and body.get("version") != self._version:
@@ -188,9 +186,10 @@ class Registry:
     async def changed(self) -> None:
         """Announce a registry change to every worker, then reload this one."""
         try:
-            version = await self._redis.incr(VERSION_KEY)
+            version = await self._redis.incr(self.keyspace.registry_version)
             await self._redis.publish(
-                REGISTRY_CHANNEL, json.dumps({"kind": "registry", "version": version})
+                self.keyspace.registry_channel,
+                json.dumps({"kind": "registry", "version": version}),
             )
         except (RedisError, OSError) as error:
             _log.warning("registry change not announced: %r", error, extra={"event_type": "ERROR"})
@@ -200,7 +199,7 @@ class Registry:
         name = f"{module_id}/{instance_id}"
         # If Redis is away, PostgreSQL still holds the lease; other workers see it on reload.
         with contextlib.suppress(RedisError, OSError):
-            await self._redis.hset(LEASES_KEY, name, str(expires.timestamp()))
+            await self._redis.hset(self.keyspace.registry_leases, name, str(expires.timestamp()))
         for instance in self.instances():
             if instance.breaker_name == name:
                 instance.lease_expires_at = max(instance.lease_expires_at, expires)
@@ -208,7 +207,7 @@ class Registry:
     async def instance_registered(self, module_id: str, instance_id: str) -> None:
         """A (re-)registered instance starts healthy: it has just shown it is alive."""
         name = f"{module_id}/{instance_id}"
-        await self._forget_shared(name, f"registry:health:failures:{name}")
+        await self._forget_shared(name, self.keyspace.registry_health_failures(name))
 
     async def instance_removed(self, module_id: str, instance_id: str) -> None:
         await self._forget_shared(f"{module_id}/{instance_id}")
@@ -216,8 +215,8 @@ class Registry:
     async def _forget_shared(self, name: str, *keys: str) -> None:
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.hdel(HEALTH_KEY, name)
-                pipe.hdel(LEASES_KEY, name)
+                pipe.hdel(self.keyspace.registry_health, name)
+                pipe.hdel(self.keyspace.registry_leases, name)
                 for key in keys:
                     pipe.delete(key)
                 await pipe.execute()

@@ -16,9 +16,10 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from flask_core.logging import get_logger
+from flask_core.redis_client import reply_text
 
 from ..audit.records import AuditSink
-from .live import HEALTH_KEY, REGISTRY_CHANNEL, Registry
+from .live import Registry
 from .models import InstanceView
 
 _log = get_logger("router.registry.prober")
@@ -91,14 +92,15 @@ class HealthProber:
         return bool(await self._redis.set(name, self._token, nx=True, px=lock_ms))
 
     async def _probe(self, instance: InstanceView) -> None:
-        if not await self._claim(f"registry:health:lock:{instance.breaker_name}"):
+        names = self._registry.keyspace
+        if not await self._claim(names.registry_health_lock(instance.breaker_name)):
             return
         ok = await self._check(instance)
-        verdict = await self._verdict(
-            keys=[HEALTH_KEY, f"registry:health:failures:{instance.breaker_name}"],
-            args=[instance.breaker_name, int(ok), self._failures_to_down, REGISTRY_CHANNEL],
+        reply = await self._verdict(
+            keys=[names.registry_health, names.registry_health_failures(instance.breaker_name)],
+            args=[instance.breaker_name, int(ok), self._failures_to_down, names.registry_channel],
         )
-        verdict = verdict.decode() if isinstance(verdict, bytes) else str(verdict)
+        verdict = reply_text(reply)
         if verdict:
             instance.healthy = verdict == "up"
             self._report(instance, verdict)
@@ -136,7 +138,8 @@ class HealthProber:
 
     async def _reap(self) -> None:
         lock_ms = max(1, int(self._interval * 900))
-        if not await self._redis.set("registry:reap:lock", self._token, nx=True, px=lock_ms):
+        reap_lock = self._registry.keyspace.registry_reap_lock
+        if not await self._redis.set(reap_lock, self._token, nx=True, px=lock_ms):
             return
         if await self._registry.store.reap(self._reap_after):
             await self._registry.changed()

@@ -17,6 +17,7 @@ __all__ = [
     "events",
     "failover",
     "forwarding",
+    "keyspace",
     "logging",
     "metrics",
     "module",

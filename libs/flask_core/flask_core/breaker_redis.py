@@ -23,6 +23,8 @@ from .breaker import (
     Transition,
 )
 from .failover import Outage
+from .keyspace import DEFAULT_KEYSPACE
+from .redis_client import reply_text
 
 _COMMON = """
 local key, wkey = KEYS[1], KEYS[2]
@@ -139,10 +141,6 @@ return state
 )
 
 
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
 class RedisBreakerStore:
     """Breakers in Redis hashes ``{prefix}{name}``; every worker and replica agrees."""
 
@@ -151,7 +149,7 @@ class RedisBreakerStore:
         redis: aioredis.Redis,
         policy: BreakerPolicy,
         *,
-        prefix: str = "breaker:",
+        prefix: str = DEFAULT_KEYSPACE.breaker_prefix,
         channel: str = "",
         meta: Callable[[str], Mapping[str, Any]] = lambda name: {"breaker": name},
         draw: Callable[[], float] = random.random,
@@ -182,8 +180,8 @@ class RedisBreakerStore:
             ],
         )
         allowed, state, retry_ms, probe, previous = raw
-        state_name = cast(BreakerState, _text(state))
-        transition = Transition(name, "open", state_name) if _text(previous) else None
+        state_name = cast(BreakerState, reply_text(state))
+        transition = Transition(name, "open", state_name) if reply_text(previous) else None
         return Admission(
             bool(int(allowed)),
             state_name,
@@ -214,15 +212,15 @@ class RedisBreakerStore:
         if not raw:
             return None
         return Transition(
-            name, cast(BreakerState, _text(raw[0])), cast(BreakerState, _text(raw[1]))
+            name, cast(BreakerState, reply_text(raw[0])), cast(BreakerState, reply_text(raw[1]))
         )
 
     async def state(self, name: str) -> BreakerState:
         raw = await self._acquire.registered_client.hget(self._keys(name)[0], "state")
-        return cast(BreakerState, _text(raw)) if raw is not None else CLOSED
+        return cast(BreakerState, reply_text(raw)) if raw is not None else CLOSED
 
     async def reset(self, name: str) -> Transition | None:
-        previous = _text(await self._reset(keys=self._keys(name), args=self._head(name)))
+        previous = reply_text(await self._reset(keys=self._keys(name), args=self._head(name)))
         if previous == CLOSED:
             return None
         return Transition(name, cast(BreakerState, previous), CLOSED)

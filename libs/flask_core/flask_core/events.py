@@ -28,7 +28,9 @@ from redis.exceptions import RedisError
 from . import errors
 from .api import create_response, read_json
 from .auth import COMMUNITY_HEADER, public
+from .keyspace import DEFAULT_KEYSPACE, Keyspace
 from .logging import get_logger
+from .redis_client import reply_text
 from .tokens import JwksCache
 
 _log = get_logger("flask_core.events")
@@ -45,12 +47,16 @@ class Message:
     data: Any  # the decoded JSON body (a dict for envelopes and responses)
 
 
-def event_pattern(community: str, event_type: str = "*") -> str:
-    return f"events.{community}.{event_type}"
+def event_pattern(
+    community: str, event_type: str = "*", keyspace: Keyspace = DEFAULT_KEYSPACE
+) -> str:
+    return keyspace.event_channel(community, event_type)
 
 
-def response_pattern(community: str, platform: str = "*") -> str:
-    return f"responses.{community}.{platform}"
+def response_pattern(
+    community: str, platform: str = "*", keyspace: Keyspace = DEFAULT_KEYSPACE
+) -> str:
+    return keyspace.response_channel(community, platform)
 
 
 class EventSubscriber:
@@ -157,7 +163,7 @@ class EventSubscriber:
         except (ValueError, TypeError):
             self.undecodable += 1
             return
-        text = channel.decode() if isinstance(channel, bytes) else str(channel)
+        text = reply_text(channel)
         self.offer(Message(text, data))
 
 

@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 
 from .errors import RateLimited
 from .failover import Outage
+from .keyspace import DEFAULT_KEYSPACE
 from .settings import parse_rate
 
 _WINDOWS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -128,7 +129,9 @@ def _state(quota: Quota, count: int, ttl_ms: int) -> QuotaState:
 class RedisRateLimiter:
     """Counters ``{prefix}{quota.key}`` in Redis; one Lua call per decision."""
 
-    def __init__(self, redis: aioredis.Redis, prefix: str = "ratelimit:") -> None:
+    def __init__(
+        self, redis: aioredis.Redis, prefix: str = DEFAULT_KEYSPACE.ratelimit_prefix
+    ) -> None:
         self._prefix = prefix
         self._script = redis.register_script(_HIT)
 

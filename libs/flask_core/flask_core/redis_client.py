@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -31,3 +33,8 @@ async def redis_ping(client: aioredis.Redis) -> bool:
         return bool(await client.ping())
     except (RedisError, OSError, TimeoutError):
         return False
+
+
+def reply_text(value: Any) -> str:
+    """A Redis reply as text (clients made here answer bytes, ``decode_responses`` ones str)."""
+    return value.decode() if isinstance(value, bytes) else str(value)
