@@ -12,13 +12,14 @@ import redis.asyncio as aioredis
 from flask_core.breaker import MemoryBreakerStore
 from flask_core.breaker_redis import FailoverBreakerStore, RedisBreakerStore
 from flask_core.database import AsyncDAL
+from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.ratelimit import FailoverRateLimiter, MemoryRateLimiter, RedisRateLimiter
 from flask_core.tasks import BackgroundTasks
 from flask_core.tokens import SigningKey, load_or_create_private_key, load_private_key
 
 from ..audit.records import AuditSink
 from ..ratelimits.limits import RouterLimits
-from ..registry.live import BREAKER_CHANNEL, Registry
+from ..registry.live import Registry
 from ..registry.prober import HealthProber
 from ..registry.store import RegistryStore
 from ..settings import RouterSettings
@@ -62,11 +63,18 @@ class Routing:
         http: httpx.AsyncClient,
         audit: AuditSink,
         tasks: BackgroundTasks,
+        keyspace: Keyspace = DEFAULT_KEYSPACE,
     ) -> Routing:
         signing_key = await load_signing_key(settings)
-        registry = Registry(RegistryStore(dal, settings.lease_ttl_seconds), redis)
+        registry = Registry(
+            RegistryStore(dal, settings.lease_ttl_seconds), redis, keyspace=keyspace
+        )
         shared = RedisBreakerStore(
-            redis, settings.breaker, prefix="breaker:", channel=BREAKER_CHANNEL, meta=_breaker_meta
+            redis,
+            settings.breaker,
+            prefix=keyspace.breaker_prefix,
+            channel=keyspace.breaker_channel,
+            meta=_breaker_meta,
         )
         breakers = InstanceBreakers(
             FailoverBreakerStore(shared, MemoryBreakerStore(settings.breaker)), audit
@@ -84,7 +92,9 @@ class Routing:
             reap_after_seconds=settings.lease_ttl_seconds * 10,
         )
         tasks.spawn("registry.prober", prober.run())
-        limiter = FailoverRateLimiter(RedisRateLimiter(redis), MemoryRateLimiter())
+        limiter = FailoverRateLimiter(
+            RedisRateLimiter(redis, prefix=keyspace.ratelimit_prefix), MemoryRateLimiter()
+        )
         return cls(
             signing_key=signing_key,
             registry=registry,
