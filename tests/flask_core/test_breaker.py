@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from flask_core.breaker import BreakerPolicy, BreakerStore, MemoryBreakerStore, Transition
 from flask_core.breaker_redis import FailoverBreakerStore, RedisBreakerStore
+from tests.support.waiting import let_time_pass
 
 POLICY = BreakerPolicy(
     consecutive_failures=3,
@@ -75,7 +76,7 @@ async def test_rate_rule_waits_for_minimum_volume(store: BreakerStore) -> None:
 
 async def test_half_open_admits_bounded_probes_then_closes(store: BreakerStore) -> None:
     await fail(store, "d", 3)
-    await asyncio.sleep(0.2)
+    await let_time_pass(0.2)  # the 0.15 s back-off ends
     probe = await store.acquire("d")
     assert probe.allowed and probe.probe and probe.state == "half_open"
     assert probe.transition == Transition("d", "open", "half_open")
@@ -91,7 +92,7 @@ async def test_half_open_admits_bounded_probes_then_closes(store: BreakerStore) 
 
 async def test_failed_probe_reopens_with_longer_backoff(store: BreakerStore) -> None:
     await fail(store, "e", 3)
-    await asyncio.sleep(0.2)
+    await let_time_pass(0.2)  # the 0.15 s back-off ends
     probe = await store.acquire("e")
     reopened = await store.record("e", success=False, probe=probe.probe)
     assert reopened == Transition("e", "half_open", "open")
@@ -155,7 +156,7 @@ async def test_concurrent_half_open_acquires_admit_only_the_bound(
     redis_store: RedisBreakerStore,
 ) -> None:
     await fail(redis_store, "i", 3)
-    await asyncio.sleep(0.2)
+    await let_time_pass(0.2)  # the 0.15 s back-off ends
     admissions = await asyncio.gather(*(redis_store.acquire("i") for _ in range(10)))
     assert sum(a.allowed for a in admissions) == 1
     assert sum(a.transition is not None for a in admissions) == 1

@@ -27,6 +27,7 @@ from flask_core.events import (
 from flask_core.redis_client import create_redis
 from flask_core.tokens import JwksCache, SigningKey
 from tests.support.servers import serve_app
+from tests.support.waiting import eventually, wait_until
 
 
 async def _publish_until_seen(
@@ -34,11 +35,9 @@ async def _publish_until_seen(
 ) -> None:
     for index in range(count):
         await redis.publish(channel, json.dumps({"n": index}))
-    for _ in range(200):
-        if subscriber.queued + subscriber.dropped >= count:
-            return
-        await asyncio.sleep(0.01)
-    raise TimeoutError("messages did not arrive")
+    await wait_until(
+        lambda: subscriber.queued + subscriber.dropped >= count, what=f"{count} messages taken"
+    )
 
 
 async def test_receives_decoded_messages_of_its_patterns_only(redis: aioredis.Redis) -> None:
@@ -51,7 +50,8 @@ async def test_receives_decoded_messages_of_its_patterns_only(redis: aioredis.Re
         await redis.publish("events.c1.bad", b"not json")
         first = await asyncio.wait_for(subscriber.get(), 5)
         second = await asyncio.wait_for(subscriber.get(), 5)
-        await asyncio.sleep(0.1)
+        # Published last, so once it is counted every message before it was handled too.
+        await wait_until(lambda: subscriber.undecodable >= 1, what="the bad message counted")
         assert subscriber.queued == 0
         assert subscriber.undecodable == 1
     assert first == Message("events.c1.chat.message", {"a": 1})
@@ -82,10 +82,11 @@ async def test_subscribes_again_after_redis_restarts(tmp_path: Path) -> None:
         async with subscriber:
             await asyncio.to_thread(server.stop)
             await asyncio.to_thread(server.start)
-            for _ in range(200):
-                if await client.pubsub_numpat() == 1:  # the pattern is back on the new server
-                    break
-                await asyncio.sleep(0.05)
+
+            async def subscribed_again() -> bool:  # the pattern is back on the new server
+                return await client.pubsub_numpat() == 1
+
+            await eventually(subscribed_again, interval=0.05)
             await client.publish("events.c1.chat.message", json.dumps({"back": True}))
             message = await asyncio.wait_for(subscriber.get(), 5)
         assert message.data == {"back": True}

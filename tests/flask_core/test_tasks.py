@@ -3,14 +3,17 @@ from __future__ import annotations
 import asyncio
 
 from flask_core.tasks import BackgroundTasks
+from tests.support.waiting import wait_until
 
 
 async def test_close_stops_a_task_that_swallows_one_cancellation() -> None:
     tasks = BackgroundTasks()
     swallowed = 0
+    started = asyncio.Event()
 
     async def stubborn() -> None:
         nonlocal swallowed
+        started.set()
         while True:
             try:
                 await asyncio.sleep(3600)
@@ -20,7 +23,7 @@ async def test_close_stops_a_task_that_swallows_one_cancellation() -> None:
                     raise
 
     task = tasks.spawn("stubborn", stubborn())
-    await asyncio.sleep(0)
+    await started.wait()  # cancelled before it ran, it could not swallow anything
     await tasks.close(grace=2.0)
     assert task.done()
     assert swallowed == 4
@@ -35,5 +38,5 @@ async def test_a_failing_task_is_forgotten_and_logged() -> None:
 
     task = tasks.spawn("boom", boom())
     await asyncio.wait([task])
-    await asyncio.sleep(0)
+    await wait_until(lambda: len(tasks) == 0, what="the done callback forgot the task")
     assert len(tasks) == 0

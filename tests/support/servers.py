@@ -11,6 +11,8 @@ from typing import Any
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from .waiting import wait_until
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -39,17 +41,16 @@ async def serve_app(app: Any, port: int | None = None) -> AsyncIterator[str]:
 
 
 async def _wait_listening(port: int, task: asyncio.Task[Any], timeout: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
+    async def listening() -> bool:
         if task.done():
             task.result()
             raise RuntimeError("server stopped before it listened")
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
-            await asyncio.sleep(0.02)
-            continue
+            return False
         writer.close()
         await writer.wait_closed()
-        return
-    raise TimeoutError(f"nothing listened on port {port}")
+        return True
+
+    await wait_until(listening, timeout, what=f"a listener on port {port}")

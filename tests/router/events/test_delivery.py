@@ -17,6 +17,7 @@ from router.events.settings import EventSettings
 from router.events.store import EventStore
 from router.events.supervisor import DeliverySupervisor
 from tests.support.servers import free_port, serve_app
+from tests.support.waiting import allow_strays, eventually, wait_until
 
 from .conftest import StandInModule
 
@@ -93,7 +94,7 @@ async def test_a_module_that_was_down_gets_what_it_missed_in_order(
         first = await engine.ingest("c1", 3)
         await module.wait_for(3)
     missed = await engine.ingest("c1", 10)
-    await asyncio.sleep(0.3)  # the deliverer keeps knocking on a closed port meanwhile
+    await allow_strays(0.3)  # the deliverer keeps knocking on a closed port meanwhile
     assert len(module.received) == 3
     async with serve_app(module.app(), port):
         await module.wait_for(13)
@@ -131,10 +132,7 @@ async def test_a_module_that_always_fails_ends_in_dead_letters_and_can_be_replay
             items[:] = await engine.deadletters.list(["c1"], None, 10)
             return bool(items)
 
-        for _ in range(200):
-            if await buried():
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(buried, what="a dead letter")
         assert [item["event_id"] for item in items] == [event_id]
         assert items[0]["module_id"] == "mod"
         assert items[0]["attempts"] == 3
@@ -173,10 +171,11 @@ async def test_what_a_dead_consumer_left_pending_is_reclaimed_in_order(
         )
         task = asyncio.create_task(supervisor.run())
         await module.wait_for(4)
-        for _ in range(100):
-            if await _pending(redis, "c1", "mod") == 0:
-                break
-            await asyncio.sleep(0.02)
+
+        async def acknowledged() -> bool:
+            return await _pending(redis, "c1", "mod") == 0
+
+        await eventually(acknowledged, timeout=2.0)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         await supervisor.close()

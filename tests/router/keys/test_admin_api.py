@@ -1,12 +1,11 @@
 from __future__ import annotations
 
-import asyncio
-
 from quart import Quart
 from quart.typing import TestClientProtocol
 
 from router.state import RouterState
 from tests.support.keys import KeyFactory
+from tests.support.waiting import let_time_pass
 
 KEY_FIELDS = {
     "id",
@@ -130,7 +129,7 @@ async def test_rotation_keeps_the_old_key_for_the_grace_period(
     resolve = "/api/v1/communities/resolve?platform=twitch&channel_id=1"
     for key in (old["key"], new["key"]):
         assert (await client.get(resolve, headers={"X-API-Key": str(key)})).status_code == 404
-    await asyncio.sleep(1.1)
+    await let_time_pass(1.1)  # the 1 s grace period ends
     assert (await client.get(resolve, headers={"X-API-Key": str(old["key"])})).status_code == 401
     assert (await client.get(resolve, headers={"X-API-Key": str(new["key"])})).status_code == 404
     for grace in (-1, 86401, "soon"):

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import asyncio
-
 from quart import Quart
 
 from flask_core.auth import Principal
 from router.keys.material import generate_key
 from router.state import RouterState
 from tests.support.keys import KeyFactory
+from tests.support.waiting import eventually
 
 
 def _state(app: Quart) -> RouterState:
@@ -66,9 +65,10 @@ async def test_revocation_reaches_another_instance_through_pubsub(
     await state.dal.execute("UPDATE api_keys SET revoked_at = now()")  # behind the cache's back
     assert await state.keys.authenticator.authenticate(plaintext) is not None  # still cached
     await state.redis.publish("keys.invalidate", plaintext.split("_")[1])
-    for _ in range(50):
-        if await state.keys.authenticator.authenticate(plaintext) is None:
-            break
-        await asyncio.sleep(0.02)
+
+    async def evicted() -> bool:
+        return await state.keys.authenticator.authenticate(plaintext) is None
+
+    await eventually(evicted, timeout=1.0)
     assert await state.keys.authenticator.authenticate(plaintext) is None
     assert key_id

@@ -8,6 +8,7 @@ import sys
 from quart.typing import TestClientProtocol
 
 from router.settings import RouterSettings
+from tests.support.waiting import wait_until
 
 
 async def _cli(settings: RouterSettings, *args: str) -> tuple[int, str, str]:
@@ -55,7 +56,13 @@ async def test_cli_creates_lists_and_revokes_keys(
 
     code, _, _ = await _cli(settings, "revoke", items[0]["id"])
     assert code == 0
-    await asyncio.sleep(0.6)  # the cache bound, in case the message raced the request
+
+    async def refused() -> bool:  # at once, or within the cache bound if the message raced
+        return (
+            await client.get("/api/v1/admin/keys", headers={"X-API-Key": key})
+        ).status_code == 401
+
+    await wait_until(refused, timeout=1.0)
     denied = await client.get("/api/v1/admin/keys", headers={"X-API-Key": key})
     assert denied.status_code == 401
     code, _, err = await _cli(settings, "revoke", "00000000-0000-0000-0000-000000000000")

@@ -17,6 +17,7 @@ from router.keys.service import INVALIDATE_CHANNEL
 from router.settings import RouterSettings
 from router.state import RouterState
 from tests.support.keys import KeyFactory
+from tests.support.waiting import eventually, let_time_pass
 
 RESOLVE = "/api/v1/communities/resolve?platform=twitch&channel_id=1"
 
@@ -37,12 +38,10 @@ async def _status(app: Quart, key: str) -> int:
 
 
 async def _eventually_401(app: Quart, key: str, seconds: float) -> bool:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        if await _status(app, key) == 401:
-            return True
-        await asyncio.sleep(0.02)
-    return False
+    async def refused() -> bool:
+        return await _status(app, key) == 401
+
+    return await eventually(refused, timeout=seconds)
 
 
 async def _revoke(app: Quart, admin: str, key: str) -> None:
@@ -65,17 +64,18 @@ async def test_revocation_holds_through_a_redis_outage_and_pubsub_resumes(
 
     await asyncio.to_thread(own_redis.stop)
     await _revoke(first, admin, victims[0])  # the publish fails; the revocation does not
-    await asyncio.sleep(1.0)  # the cache bound covers the lost message
+    await let_time_pass(1.0)  # the cache bound covers the lost message
     assert await _status(second, victims[0]) == 401
     assert await _status(second, victims[1]) == 404  # keys still authenticate without Redis
 
     await asyncio.to_thread(own_redis.start)
     probe = aioredis.Redis.from_url(own_redis.url)
     try:
-        for _ in range(200):  # both listeners subscribed again
-            if await probe.publish(INVALIDATE_CHANNEL, "probe") >= 2:
-                break
-            await asyncio.sleep(0.05)
+
+        async def both_listening() -> bool:  # both listeners subscribed again
+            return await probe.publish(INVALIDATE_CHANNEL, "probe") >= 2
+
+        await eventually(both_listening, interval=0.05)
     finally:
         await probe.aclose()
     second_state: RouterState = second.extensions["router"]

@@ -15,6 +15,7 @@ from router.settings import RouterSettings
 from router.state import RouterState
 from tests.support.audit import wait_for_records
 from tests.support.keys import KeyFactory
+from tests.support.waiting import eventually, let_time_pass
 
 RESOLVE = "/api/v1/communities/resolve?platform=twitch&channel_id=1"
 
@@ -33,6 +34,19 @@ def _state(app: Quart) -> RouterState:
     return state
 
 
+async def _statuses_until_refused(app: Quart, key: str, seconds: float = 1.0) -> list[int]:
+    """What ``app`` answers for ``key``, asked until the first 401 or for ``seconds``."""
+    client = app.test_client()
+    statuses: list[int] = []
+
+    async def refused() -> bool:
+        statuses.append((await client.get(RESOLVE, headers={"X-API-Key": key})).status_code)
+        return statuses[-1] == 401
+
+    await eventually(refused, timeout=seconds, interval=0.01)
+    return statuses
+
+
 async def test_revocation_on_one_replica_is_enforced_by_the_other(
     replicas: tuple[Quart, Quart], api_key: KeyFactory
 ) -> None:
@@ -46,14 +60,7 @@ async def test_revocation_on_one_replica_is_enforced_by_the_other(
         f"/api/v1/admin/keys/{victim_id}", headers={"X-API-Key": admin}
     )
     assert revoked.status_code == 204
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 1.0
-    statuses = []
-    while loop.time() < deadline:
-        statuses.append((await other.get(RESOLVE, headers={"X-API-Key": victim})).status_code)
-        if statuses[-1] == 401:
-            break
-        await asyncio.sleep(0.01)
+    statuses = await _statuses_until_refused(second, victim)
     assert statuses[-1] == 401, statuses
     assert set(statuses) <= {404, 401}
 
@@ -68,7 +75,7 @@ async def test_a_lost_invalidation_cannot_outlive_the_cache_bound(
     assert await authenticator.authenticate(victim) is not None
     # Revoked behind the service's back: no pub/sub message is ever sent.
     await _state(first).dal.execute("UPDATE api_keys SET revoked_at = now()")
-    await asyncio.sleep(1.0)
+    await let_time_pass(1.0)  # the cached entry's 1 s bound runs out
     assert await authenticator.authenticate(victim) is None
 
 
@@ -85,13 +92,8 @@ async def test_rotation_on_one_replica_is_seen_by_the_other(
         headers={"X-API-Key": admin},
     )
     new = (await rotated.get_json())["key"]
-    await asyncio.sleep(0.05)
     other = second.test_client()
-    deadline = asyncio.get_running_loop().time() + 1.0
-    while asyncio.get_running_loop().time() < deadline:
-        if (await other.get(RESOLVE, headers={"X-API-Key": old})).status_code == 401:
-            break
-        await asyncio.sleep(0.01)
+    await _statuses_until_refused(second, old)
     assert (await other.get(RESOLVE, headers={"X-API-Key": old})).status_code == 401
     assert (await other.get(RESOLVE, headers={"X-API-Key": new})).status_code == 404
 
@@ -103,7 +105,7 @@ async def test_two_writers_extend_one_unbroken_chain(replicas: tuple[Quart, Quar
         for number in range(300):
             _state(app).audit.record("SYSTEM", f"test.{tag}", "ok", details={"n": number})
             if number % 50 == 0:
-                await asyncio.sleep(0)
+                await asyncio.sleep(0)  # yield, so the two writers' records interleave
 
     await asyncio.gather(burst(first, "a"), burst(second, "b"))
     assert await wait_for_records(_state(first), 600, timeout=15) == 600

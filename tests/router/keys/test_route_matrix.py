@@ -7,7 +7,6 @@ table does not know are added automatically with the generic admin expectation.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from router.keys.models import NewKey
 from router.settings import RouterSettings
 from router.state import RouterState
 from tests.support.keys import KeyFactory
+from tests.support.waiting import eventually
 
 OWN, OTHER = "own1", "zzother"  # OTHER is also the leak marker: it must never reach a stranger
 REGISTRY = ("trigger", "action", "core", "admin")
@@ -167,15 +167,17 @@ async def _seed(state: RouterState) -> None:
 
 
 async def _audit_rows(state: RouterState, wanted: int) -> list[Any]:
+    """The AUTH/AUTHZ rows once ``wanted`` are written (or what is there after 5 s)."""
     rows: list[Any] = []
-    for _ in range(250):
-        rows = await state.dal.fetch(
+
+    async def written() -> bool:
+        rows[:] = await state.dal.fetch(
             'SELECT category, "user", community, action FROM audit_log'
             " WHERE category IN ('AUTH', 'AUTHZ')"
         )
-        if len(rows) >= wanted and state.audit.backlog == 0:
-            return rows
-        await asyncio.sleep(0.02)
+        return len(rows) >= wanted and state.audit.backlog == 0
+
+    await eventually(written, timeout=5.0)
     return rows
 
 

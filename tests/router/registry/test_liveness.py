@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -14,6 +13,7 @@ from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
 from tests.support.servers import serve_app
 from tests.support.standin import Behaviour, registration, standin_app
+from tests.support.waiting import eventually, let_time_pass, wait_until
 
 ACTION_HEADERS = {"X-Community-ID": "c1"}
 CALL = {"user_id": "twitch:1", "params": {}}
@@ -24,15 +24,6 @@ async def running(settings: RouterSettings) -> AsyncIterator[Quart]:
     app = create_app(settings)
     async with app.test_app():
         yield app
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 6.0) -> bool:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        if await check():
-            return True
-        await asyncio.sleep(0.1)
-    return False
 
 
 async def call_status(app: Quart, key: str) -> int:
@@ -57,7 +48,11 @@ async def test_a_missed_lease_stops_calls_until_the_module_registers_again(
             await client.post("/api/v1/register", json=body, headers={"X-API-Key": key})
         ).status_code == 201
         assert await call_status(app, key) == 200
-        await asyncio.sleep(1.2)
+
+        async def lease_lapsed() -> bool:  # no heartbeat: the 1 s lease runs out
+            return await call_status(app, key) == 503
+
+        await wait_until(lease_lapsed, timeout=5.0)
         assert await call_status(app, key) == 503
         beat = await client.post(
             "/api/v1/modules/mod/instances/i1/heartbeat", headers={"X-API-Key": key}
@@ -157,6 +152,6 @@ async def test_each_instance_is_probed_by_one_router_per_interval(
             "/api/v1/register", json=registration("mod", url), headers={"X-API-Key": key}
         )
         behaviour.health_checks = 0
-        await asyncio.sleep(3.0)
+        await let_time_pass(3.0)  # three probe intervals
     # Two routers probing every second for 3 s: one probe per interval, not two.
     assert 1 <= behaviour.health_checks <= 4

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from quart import Quart
 from quart.typing import TestClientProtocol
 
 from tests.support.keys import KeyFactory
 from tests.support.standin import registration
+from tests.support.waiting import wait_until
 
 URL = "http://127.0.0.1:9"
 
@@ -155,7 +154,12 @@ async def test_registry_changes_are_audited(
     refused = registration("other", URL, commands={}, actions=())
     refused["actions"] = [{"id": "quotes.echo", "path": "/a"}]
     assert (await register(client, key, refused))[0] == 409
-    await asyncio.sleep(0.3)  # the trail writes in the background
+
+    async def all_audited() -> bool:  # the trail writes in the background
+        response = await client.get("/api/v1/admin/audit?category=AUDIT", headers=headers)
+        return len((await response.get_json())["items"]) >= 4
+
+    await wait_until(all_audited)
     response = await client.get("/api/v1/admin/audit?category=AUDIT", headers=headers)
     items = (await response.get_json())["items"]
     seen = [(i["action"], i["result"], i["details"].get("module_id")) for i in reversed(items)]
