@@ -14,6 +14,7 @@ from flask_core import errors
 from flask_core.api import create_response, raw_body
 from flask_core.auth import check_guards, public
 from flask_core.forwarding import EventForwarder, PendingEvent, SeenMessages
+from flask_core.keyspace import DEFAULT_KEYSPACE
 from flask_core.logging import correlation_id, get_logger, log_audit_event
 from flask_core.module import ModuleBase, ModuleSettings
 from flask_core.redis_client import create_redis
@@ -25,6 +26,7 @@ from .eventsub import broadcaster_of, notification_event, revocation_event
 
 DEFAULT_PORT = 8010
 _log = get_logger("modules.twitch")
+_SEEN = DEFAULT_KEYSPACE.webhook_seen("twitch")  # twitch:seen:{message id}
 
 
 @dataclass(frozen=True)
@@ -57,14 +59,14 @@ class TwitchModule(ModuleBase):
         self._redis_url = settings.redis_url
         self._redis: aioredis.Redis | None = None
         self.forwarder = EventForwarder(self.router, "twitch")
-        self.seen = SeenMessages(None, "twitch:seen")
+        self.seen = SeenMessages(None, _SEEN)
         self.app.add_url_rule("/webhooks/twitch", "twitch_webhook", self.webhook, methods=["POST"])
         check_guards(self.app)
 
     async def initialize(self) -> None:
         if self._redis_url:
             self._redis = create_redis(self._redis_url)
-            self.seen = SeenMessages(self._redis, "twitch:seen")
+            self.seen = SeenMessages(self._redis, _SEEN)
         self.forwarder.start()
 
     async def release(self) -> None:

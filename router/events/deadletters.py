@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask_core import errors
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
+from flask_core.redis_client import reply_text
 
 from .models import split_group_member
 
@@ -113,7 +114,7 @@ class DeadLetters:
         )
         if not new_id:
             raise errors.NotFound("No such dead letter.")
-        return new_id.decode() if isinstance(new_id, bytes) else str(new_id)
+        return reply_text(new_id)
 
 
 def _item(community: str, entry_id: bytes, fields: dict[bytes, bytes]) -> dict[str, Any]:

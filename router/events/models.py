@@ -10,6 +10,7 @@ from typing import Any
 from flask_core.api import dumps
 from flask_core.datamodels import CHAT_MESSAGE, PLATFORMS
 from flask_core.keyspace import DEFAULT_KEYSPACE
+from flask_core.redis_client import reply_text
 from flask_core.timestamps import now_rfc3339
 from flask_core.validation import USER_ID
 
@@ -58,13 +59,8 @@ def group_member(module_id: str, community: str) -> str:
     return f"{module_id}|{community}"
 
 
-def text(value: bytes | str) -> str:
-    """A Redis reply as text (the router's client answers bytes)."""
-    return value.decode() if isinstance(value, bytes) else value
-
-
 def split_group_member(member: bytes | str) -> tuple[str, str]:
-    module_id, _, community = text(member).partition("|")
+    module_id, _, community = reply_text(member).partition("|")
     return module_id, community
 
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from redis.exceptions import RedisError
 
 from flask_core.database import AsyncDAL
+from flask_core.keyspace import DEFAULT_KEYSPACE
 from flask_core.logging import get_logger
 from flask_core.tasks import BackgroundTasks
 
@@ -22,7 +23,7 @@ from .store import KeyStore
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-INVALIDATE_CHANNEL = "keys.invalidate"
+INVALIDATE_CHANNEL = DEFAULT_KEYSPACE.keys_invalidate_channel
 EVERYTHING = "*"
 _log = get_logger("router.keys")
 

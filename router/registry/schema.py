@@ -5,12 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from flask_core.datamodels import MODULE_TYPES
 from flask_core.errors import ValidationError
 from flask_core.validation import MODULE_ID, SEMVER, validate_input
 
 from .models import Registration
 
-MODULE_TYPES = ("trigger", "action", "core")
 ACTION_ID = r"^[a-z][a-z0-9_.-]{0,63}$"
 COMMAND_NAME = r"^![A-Za-z0-9_-]{1,32}$"
 PATH = r"^/[A-Za-z0-9_.~!$&'()*+,;=:@%/-]{0,255}$"
