@@ -12,17 +12,17 @@ from collections.abc import Callable, Mapping
 from typing import Any, cast
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from .breaker import (
     CLOSED,
     Admission,
     BreakerPolicy,
     BreakerState,
+    BreakerStore,
     MemoryBreakerStore,
     Transition,
 )
-from .failover import Outage
+from .failover import STORE_ERRORS, Failover
 from .keyspace import DEFAULT_KEYSPACE
 from .redis_client import reply_text
 
@@ -238,45 +238,27 @@ class FailoverBreakerStore:
     ) -> None:
         self.shared = shared
         self.local = local
-        self._outage = Outage("circuit breakers", cooldown_seconds)
+        self._stores: Failover[BreakerStore] = Failover(
+            shared, local, "circuit breakers", cooldown_seconds
+        )
 
     async def acquire(self, name: str) -> Admission:
-        if self._outage.active():
-            return await self.local.acquire(name)
-        try:
-            admission = await self.shared.acquire(name)
-        except (RedisError, OSError) as error:
-            self._outage.failed(error)
-            return await self.local.acquire(name)
-        self._outage.recovered()
-        return admission
+        return await self._stores.call(lambda store: store.acquire(name))
 
     async def record(self, name: str, *, success: bool, probe: bool) -> Transition | None:
-        if self._outage.active():
-            return await self.local.record(name, success=success, probe=probe)
-        try:
-            transition = await self.shared.record(name, success=success, probe=probe)
-        except (RedisError, OSError) as error:
-            self._outage.failed(error)
-            return await self.local.record(name, success=success, probe=probe)
-        self._outage.recovered()
-        return transition
+        return await self._stores.call(
+            lambda store: store.record(name, success=success, probe=probe)
+        )
 
     async def state(self, name: str) -> BreakerState:
-        if self._outage.active():
-            return await self.local.state(name)
-        try:
-            return await self.shared.state(name)
-        except (RedisError, OSError) as error:
-            self._outage.failed(error)
-            return await self.local.state(name)
+        return await self._stores.call(lambda store: store.state(name))
 
     async def reset(self, name: str) -> Transition | None:
         local = await self.local.reset(name)
         try:
             shared = await self.shared.reset(name)
-        except (RedisError, OSError) as error:
-            self._outage.failed(error)
+        except STORE_ERRORS as error:  # even mid-cooldown: an admin reset must reach Redis
+            self._stores.outage.failed(error)
             return local
-        self._outage.recovered()
+        self._stores.outage.recovered()
         return shared or local

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
+
+from redis.exceptions import RedisError
 
 from .logging import get_logger
+
+S = TypeVar("S")
+R = TypeVar("R")
+# What "the shared store is not answering" looks like (a bug in a call still raises).
+STORE_ERRORS = (RedisError, OSError)
 
 _log = get_logger("flask_core.failover")
 
@@ -38,3 +47,28 @@ class Outage:
             _log.info(
                 "Redis reachable again; %s shared", self._what, extra={"event_type": "SYSTEM"}
             )
+
+
+class Failover(Generic[S]):
+    """Ask the shared store while it answers, else this process's own store of the same kind.
+
+    After a failure the shared store is left alone for ``cooldown_seconds``, so calls made
+    during an outage do not each wait for a connection attempt.
+    """
+
+    def __init__(self, shared: S, local: S, what: str, cooldown_seconds: float = 1.0) -> None:
+        self.shared = shared
+        self.local = local
+        self.outage = Outage(what, cooldown_seconds)
+
+    async def call(self, use: Callable[[S], Awaitable[R]]) -> R:
+        """``use(shared)``, or ``use(local)`` when the shared store is bypassed or fails."""
+        if self.outage.active():
+            return await use(self.local)
+        try:
+            result = await use(self.shared)
+        except STORE_ERRORS as error:
+            self.outage.failed(error)
+            return await use(self.local)
+        self.outage.recovered()
+        return result

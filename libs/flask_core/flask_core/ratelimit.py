@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from .errors import RateLimited
-from .failover import Outage
+from .failover import Failover
 from .keyspace import DEFAULT_KEYSPACE
 from .settings import parse_rate
 
@@ -193,19 +192,13 @@ class FailoverRateLimiter:
     ) -> None:
         self.shared = shared
         self.local = local
-        self._outage = Outage("rate limits", cooldown_seconds)
+        self._limiters: Failover[RateLimiter] = Failover(
+            shared, local, "rate limits", cooldown_seconds
+        )
 
     @property
     def degraded(self) -> bool:
-        return self._outage.degraded
+        return self._limiters.outage.degraded
 
     async def hit(self, quotas: Sequence[Quota]) -> Decision:
-        if self._outage.active():
-            return await self.local.hit(quotas)
-        try:
-            decision = await self.shared.hit(quotas)
-        except (RedisError, OSError) as error:
-            self._outage.failed(error)
-            return await self.local.hit(quotas)
-        self._outage.recovered()
-        return decision
+        return await self._limiters.call(lambda limiter: limiter.hit(quotas))
