@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from quart import Quart
 
-from router.app import create_app
 from router.settings import RouterSettings
 from tests.conftest import KeyFactory
+from tests.support.routers import running_router
 from tests.support.servers import serve_app
 from tests.support.standin import registration
 
@@ -18,8 +18,7 @@ from .conftest import StandInModule
 
 @pytest.fixture
 async def second_app(settings: RouterSettings) -> AsyncIterator[Quart]:
-    application = create_app(settings)
-    async with application.test_app():
+    async with running_router(settings) as application:
         yield application
 
 

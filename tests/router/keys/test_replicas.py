@@ -34,6 +34,14 @@ def _state(app: Quart) -> RouterState:
     return state
 
 
+async def _admin_and_core_key(app: Quart, api_key: KeyFactory) -> tuple[str, str, str]:
+    """An admin key, and a core key (plaintext and id) to act on, minted on ``app``."""
+    admin = await api_key("admin", app=app)
+    plaintext = await api_key("core", app=app)
+    key_id = (await _state(app).keys.store.list(None))[-1].id
+    return admin, plaintext, str(key_id)
+
+
 async def _statuses_until_refused(app: Quart, key: str, seconds: float = 1.0) -> list[int]:
     """What ``app`` answers for ``key``, asked until the first 401 or for ``seconds``."""
     client = app.test_client()
@@ -51,9 +59,7 @@ async def test_revocation_on_one_replica_is_enforced_by_the_other(
     replicas: tuple[Quart, Quart], api_key: KeyFactory
 ) -> None:
     first, second = replicas
-    admin = await api_key("admin", app=first)
-    victim = await api_key("core", app=first)
-    victim_id = (await _state(first).keys.store.list(None))[-1].id
+    admin, victim, victim_id = await _admin_and_core_key(first, api_key)
     other = second.test_client()
     assert (await other.get(RESOLVE, headers={"X-API-Key": victim})).status_code == 404  # cached
     revoked = await first.test_client().delete(
@@ -83,9 +89,7 @@ async def test_rotation_on_one_replica_is_seen_by_the_other(
     replicas: tuple[Quart, Quart], api_key: KeyFactory
 ) -> None:
     first, second = replicas
-    admin = await api_key("admin", app=first)
-    old = await api_key("core", app=first)
-    old_id = (await _state(first).keys.store.list(None))[-1].id
+    admin, old, old_id = await _admin_and_core_key(first, api_key)
     rotated = await first.test_client().post(
         f"/api/v1/admin/keys/{old_id}/rotate",
         json={"grace_seconds": 0},

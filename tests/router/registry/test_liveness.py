@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from quart import Quart
 
-from router.app import create_app
 from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
+from tests.support.routers import running_router
 from tests.support.servers import serve_app
 from tests.support.standin import Behaviour, registration, standin_app
 from tests.support.waiting import eventually, let_time_pass, wait_until
 
 ACTION_HEADERS = {"X-Community-ID": "c1"}
 CALL = {"user_id": "twitch:1", "params": {}}
-
-
-@asynccontextmanager
-async def running(settings: RouterSettings) -> AsyncIterator[Quart]:
-    app = create_app(settings)
-    async with app.test_app():
-        yield app
 
 
 async def call_status(app: Quart, key: str) -> int:
@@ -38,7 +30,7 @@ async def test_a_missed_lease_stops_calls_until_the_module_registers_again(
 ) -> None:
     behaviour = Behaviour()
     async with (
-        running(replace(settings, lease_ttl_seconds=1)) as app,
+        running_router(replace(settings, lease_ttl_seconds=1)) as app,
         serve_app(standin_app("mod", behaviour)) as url,
     ):
         key = await api_key("admin", app=app)
@@ -117,7 +109,7 @@ async def test_a_change_through_one_router_is_seen_by_another_within_a_second(
     app: Quart, settings: RouterSettings, api_key: KeyFactory
 ) -> None:
     key = await api_key("admin")
-    async with running(settings) as other:
+    async with running_router(settings) as other:
         body = registration("mod", "http://127.0.0.1:9")
         response = await app.test_client().post(
             "/api/v1/register", json=body, headers={"X-API-Key": key}
@@ -147,7 +139,7 @@ async def test_each_instance_is_probed_by_one_router_per_interval(
 ) -> None:
     behaviour = Behaviour()
     key = await api_key("admin")
-    async with running(settings), serve_app(standin_app("mod", behaviour)) as url:
+    async with running_router(settings), serve_app(standin_app("mod", behaviour)) as url:
         await app.test_client().post(
             "/api/v1/register", json=registration("mod", url), headers={"X-API-Key": key}
         )

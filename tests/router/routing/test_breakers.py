@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
 import redis.asyncio as aioredis
-from quart import Quart
 
-from router.app import create_app
 from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
+from tests.support.routers import running_router
 from tests.support.servers import serve_app
 from tests.support.standin import Behaviour, registration, standin_app
 from tests.support.waiting import let_time_pass, wait_until
@@ -127,17 +124,10 @@ async def test_calls_spread_over_instances_and_skip_an_open_breaker(
         assert len(second.calls) == before
 
 
-@asynccontextmanager
-async def running(settings: RouterSettings) -> AsyncIterator[Quart]:
-    app = create_app(settings)
-    async with app.test_app():
-        yield app
-
-
 async def test_breaker_state_is_shared_by_two_routers(
     caller: Caller, module: Module, settings: RouterSettings, api_key: KeyFactory
 ) -> None:
-    async with running(replace(settings)) as other:
+    async with running_router(replace(settings)) as other:
         other_caller = Caller(
             other, await api_key("user", app=other), await api_key("admin", app=other)
         )

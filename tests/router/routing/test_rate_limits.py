@@ -11,10 +11,10 @@ import httpx
 import pytest
 from quart import Quart
 
-from router.app import create_app
 from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
 from tests.support.processes import router_process as run_router
+from tests.support.routers import running_router
 
 
 @pytest.fixture
@@ -54,8 +54,7 @@ async def test_community_and_user_limits_apply_to_actions(
     settings: RouterSettings, api_key: KeyFactory
 ) -> None:
     limited = replace(settings, rate_limit_community="3/minute", rate_limit_user="2/minute")
-    app = create_app(limited)
-    async with app.test_app():
+    async with running_router(limited) as app:
         key = await api_key("user", app=app)
         client = app.test_client()
 
@@ -85,8 +84,7 @@ async def call_response(client: Any, key: str, community: str, user: str) -> Any
 async def test_an_invalid_action_call_still_counts_against_the_key(
     settings: RouterSettings, api_key: KeyFactory
 ) -> None:
-    app = create_app(settings)
-    async with app.test_app():
+    async with running_router(settings) as app:
         key = await api_key("user", rate_limit="2/minute", app=app)
         client = app.test_client()
         statuses = [

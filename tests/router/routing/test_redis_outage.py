@@ -8,9 +8,9 @@ from dataclasses import replace
 from quart import Quart
 
 from flask_core.embedded import EmbeddedRedis
-from router.app import create_app
 from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
+from tests.support.routers import running_router
 from tests.support.servers import serve_app
 from tests.support.standin import Behaviour, registration, standin_app
 from tests.support.waiting import eventually
@@ -50,8 +50,7 @@ async def test_actions_route_while_redis_is_down(
 async def test_registry_changes_reach_other_routers_while_redis_is_down(
     outage_app: Quart, own_redis: EmbeddedRedis, settings: RouterSettings, api_key: KeyFactory
 ) -> None:
-    other = create_app(replace(settings, redis_url=own_redis.url))
-    async with other.test_app():
+    async with running_router(replace(settings, redis_url=own_redis.url)) as other:
         caller = Caller(outage_app, "", await api_key("admin", app=outage_app))
         await asyncio.to_thread(own_redis.stop)
         assert await caller.register(registration("mod", "http://127.0.0.1:9")) == 201
