@@ -21,6 +21,7 @@ import redis.asyncio as aioredis
 from quart import Quart, Response, request
 
 from tests.support.servers import free_port, serve_app
+from tests.support.waiting import eventually, wait_until
 
 from .harness import Bench, Stats
 
@@ -140,12 +141,11 @@ async def _measure_latency(bench: Bench, base_url: str, key: str) -> tuple[Stats
         await ready.wait()
         warm: dict[str, float] = {}
         await _send_at_rate(s, f"{base_url}/api/v1/events", key, warm, seconds=0.5)
-        while not warm.keys() <= durable.keys():  # the deliverer runs before we measure
-            await asyncio.sleep(0.1)
+        # The deliverer runs before we measure.
+        await wait_until(lambda: warm.keys() <= durable.keys(), timeout=60, interval=0.1)
         await _send_at_rate(s, f"{base_url}/api/v1/events", key, sent)
-        deadline = time.monotonic() + 20
-        while not sent.keys() <= durable.keys() and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
+        # What has not arrived after 20 s is reported as lost.
+        await eventually(lambda: sent.keys() <= durable.keys(), timeout=20, interval=0.1)
     listener.cancel()
     await asyncio.gather(listener, return_exceptions=True)
     return _latencies(sent, live), _latencies(sent, durable)
@@ -169,9 +169,7 @@ async def _measure_drain(base_url: str, key: str) -> float:
         await _register(session, base_url, f"http://127.0.0.1:{port}", "bench-backlog")
         ids = await _send_backlog(session, f"{base_url}/api/v1/events", key)
     async with serve_app(_durable_module(arrivals), port):
-        deadline = time.monotonic() + 60
-        while not arrivals.keys() >= set(ids) and time.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await eventually(lambda: arrivals.keys() >= set(ids), timeout=60, interval=0.05)
     times = sorted(arrivals[i] for i in ids if i in arrivals)
     return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else float("nan")
 
