@@ -132,7 +132,7 @@ class Dispatcher:
             ) from exc
         except httpx.HTTPError as exc:
             await self.breakers.record(name, success=False, probe=probe)
-            raise errors.UpstreamError(
+            raise errors.BadGateway(
                 f"Module {route.module_id} could not be reached ({type(exc).__name__})."
             ) from exc
         except asyncio.CancelledError:
@@ -159,7 +159,7 @@ def _interpret(route: ActionRoute, response: httpx.Response) -> _Outcome:
     if status >= 500 or status < 200 or 300 <= status < 400:
         return _Outcome(
             healthy=False,
-            error=errors.UpstreamError(f"Module {route.module_id} answered {status}."),
+            error=errors.BadGateway(f"Module {route.module_id} answered {status}."),
         )
     if status >= 400:
         return _Outcome(error=errors.UpstreamClientError(status, _module_detail(response)))
@@ -170,7 +170,7 @@ def _interpret(route: ActionRoute, response: httpx.Response) -> _Outcome:
     except ValueError:
         return _Outcome(
             healthy=False,
-            error=errors.UpstreamError(f"Module {route.module_id} answered invalid JSON."),
+            error=errors.BadGateway(f"Module {route.module_id} answered invalid JSON."),
         )
 
 
