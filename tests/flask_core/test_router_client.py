@@ -9,6 +9,7 @@ from flask_core.router_client import RouterClient, RouterError
 from router.app import create_app
 from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
+from tests.support.pubsub import PubSubCollector
 from tests.support.servers import serve_app
 
 
@@ -51,36 +52,31 @@ async def test_every_call_of_the_client(
             assert await client.heartbeat("mod", "i1") is None
             await client.deregister("mod", "i1")  # already gone: no error
 
-            pubsub = redis.pubsub(ignore_subscribe_messages=True)
-            await pubsub.psubscribe("events.c1.*", "responses.c1.*")
-            accepted = await client.events(
-                "c1",
-                {
-                    "platform": "twitch",
-                    "type": "chat.message",
-                    "user_id": "twitch:1",
-                    "payload": {"text": "hi"},
-                },
-            )
-            assert accepted["duplicate"] is False
-            batch = await client.events_batch(
-                "c1", [{"platform": "twitch", "type": "channel.follow", "payload": {}}]
-            )
-            assert len(batch["results"]) == 1
-            await client.responses("c1", {"platform": "twitch", "channel_id": "42", "text": "yo"})
-            channels = set()
-            for _ in range(20):
-                message = await pubsub.get_message(timeout=0.2)
-                if message is not None:
-                    channels.add(message["channel"].decode())
-                if len(channels) == 3:
-                    break
+            async with PubSubCollector(redis, "events.c1.*", "responses.c1.*") as published:
+                accepted = await client.events(
+                    "c1",
+                    {
+                        "platform": "twitch",
+                        "type": "chat.message",
+                        "user_id": "twitch:1",
+                        "payload": {"text": "hi"},
+                    },
+                )
+                assert accepted["duplicate"] is False
+                batch = await client.events_batch(
+                    "c1", [{"platform": "twitch", "type": "channel.follow", "payload": {}}]
+                )
+                assert len(batch["results"]) == 1
+                await client.responses(
+                    "c1", {"platform": "twitch", "channel_id": "42", "text": "yo"}
+                )
+                await published.wait_for(3)
+            channels = {channel for channel, _ in published.messages}
             assert channels == {
                 "events.c1.chat.message",
                 "events.c1.channel.follow",
                 "responses.c1.twitch",
             }
-            await pubsub.aclose()
 
             with pytest.raises(RouterError) as refused:
                 await client.action("nobody.knows", "c1", "twitch:1")

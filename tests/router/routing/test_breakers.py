@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 
 from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
+from tests.support.pubsub import PubSubCollector
 from tests.support.routers import running_router
 from tests.support.servers import serve_app
 from tests.support.standin import Behaviour, registration, standin_app
@@ -39,11 +41,16 @@ async def open_breaker(caller: Caller, module: Module) -> None:
     assert [(await caller.call()).status_code for _ in range(3)] == [502, 502, 502]
 
 
+@pytest.fixture
+async def announced(redis: aioredis.Redis) -> AsyncIterator[PubSubCollector]:
+    """What is announced on ``system.breaker`` from here on."""
+    async with PubSubCollector(redis, "system.breaker") as collector:
+        yield collector
+
+
 async def test_breaker_opens_fails_fast_half_opens_and_closes(
-    caller: Caller, module: Module, redis: aioredis.Redis
+    caller: Caller, module: Module, announced: PubSubCollector
 ) -> None:
-    pubsub = redis.pubsub(ignore_subscribe_messages=True)
-    await pubsub.subscribe("system.breaker")
     await open_breaker(caller, module)
     assert await breaker_of(caller) == "open"
     calls_before = len(module.behaviour.calls)
@@ -60,18 +67,15 @@ async def test_breaker_opens_fails_fast_half_opens_and_closes(
     assert (await caller.call()).status_code == 200  # second good probe closes it
     assert await breaker_of(caller) == "closed"
 
-    seen = []
-    for _ in range(10):
-        message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.2)
-        if message is not None:
-            body = json.loads(message["data"])
-            seen.append((body["from"], body["to"], body["module_id"], body["instance_id"]))
+    seen = [
+        (body["from"], body["to"], body["module_id"], body["instance_id"])
+        for _, body in await announced.collect()
+    ]
     assert seen == [
         ("closed", "open", "mod", "i1"),
         ("open", "half_open", "mod", "i1"),
         ("half_open", "closed", "mod", "i1"),
     ]
-    await pubsub.aclose()
 
 
 async def test_a_failed_probe_opens_the_breaker_again(caller: Caller, module: Module) -> None:
