@@ -1,26 +1,17 @@
 """What an admin request may see and change: the key's communities, narrowed by X-Community-ID.
 
 A global admin (scope ``["*"]``) sees everything unless it sends X-Community-ID; a
-community-scoped admin sees only its own communities. Denials here are audited as AUTHZ like
-the guard's own.
+community-scoped admin sees only its own communities. A view refuses with
+``errors.Forbidden(reason=...)``, audited as AUTHZ like the guard's own refusals.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import NoReturn
 
 from flask_core import errors
 from flask_core.auth import GLOBAL_SCOPE, Principal, current_community_or_none, current_principal
-
-from .audit.hooks import record_denial
-
-
-def forbid(reason: str) -> NoReturn:
-    """Refuse the current request with 403, leaving an AUTHZ audit record."""
-    record_denial("AUTHZ", reason, current_principal())
-    raise errors.Forbidden()
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,4 +45,4 @@ class AdminScope:
 
     def require_unrestricted(self, reason: str) -> None:
         if not self.is_unrestricted:
-            forbid(reason)
+            raise errors.Forbidden(reason=reason)

@@ -6,12 +6,14 @@ from typing import Any
 
 from quart import Quart, Response, g, request
 
-from flask_core import errors
-from flask_core.api import error_response, route_label
+from flask_core.api import route_label
 from flask_core.auth import COMMUNITY_HEADER, Principal
+from flask_core.slots import ServiceSlot
 from flask_core.validation import COMMUNITY_ID
 
-from ..state import router_state
+from .trail import AuditTrail
+
+AUDIT = ServiceSlot[AuditTrail]("router.audit")
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 AUDITED_PREFIXES = ("/api/v1/admin/", "/api/v1/register", "/api/v1/modules/")
@@ -27,10 +29,13 @@ def _action() -> str:
     return f"{request.method} {route_label()}"
 
 
-def record_denial(category: str, reason: str, principal: Principal | None) -> None:
-    """Record an AUTH or AUTHZ denial of the current request (never the key itself)."""
-    g.deny_reason = reason
-    router_state().audit.record(
+async def audit_denial(category: str, reason: str, principal: Principal | None) -> None:
+    """Record an AUTH or AUTHZ denial of the current request (never the key itself).
+
+    The ``on_denied`` hook of ``flask_core.auth.install_auth``: it sees every refusal once,
+    whether the guard or a view raised it.
+    """
+    AUDIT.get().record(
         category,
         _action(),
         "401" if category == "AUTH" else "403",
@@ -39,11 +44,6 @@ def record_denial(category: str, reason: str, principal: Principal | None) -> No
         reason=reason,
         details={"method": request.method, "path": request.path, "remote": request.remote_addr},
     )
-
-
-async def audit_denial(category: str, reason: str, principal: Principal | None) -> None:
-    """The ``on_denied`` hook of ``flask_core.auth.install_auth``."""
-    record_denial(category, reason, principal)
 
 
 def note_audit(community: str | None = None, **details: Any) -> None:
@@ -64,23 +64,13 @@ def _is_audited_change() -> bool:
 
 
 def install_audit_hooks(app: Quart) -> None:
-    @app.errorhandler(errors.Unauthorized)
-    async def _audit_unauthorized(error: errors.Unauthorized) -> Response:
-        if not g.get("deny_reason"):  # raised by a view rather than by the guard
-            record_denial("AUTH", error.detail, g.get("principal"))
-        return error_response(error)
-
-    @app.errorhandler(errors.Forbidden)
-    async def _audit_forbidden(error: errors.Forbidden) -> Response:
-        if not g.get("deny_reason"):
-            record_denial("AUTHZ", error.detail, g.get("principal"))
-        return error_response(error)
+    """Record every state-changing request under the audited prefixes once it is answered."""
 
     @app.after_request
     async def _audit_change(response: Response) -> Response:
         if _is_audited_change():
             principal: Principal | None = g.get("principal")
-            router_state().audit.record(
+            AUDIT.get().record(
                 "AUDIT",
                 _action(),
                 str(response.status_code),

@@ -12,7 +12,7 @@ from flask_core import errors
 from flask_core.logging import CATEGORIES
 from flask_core.validation import COMMUNITY_ID, is_storable_text, parse_rfc3339
 
-from ..scope import AdminScope, forbid
+from ..scope import AdminScope
 from .store import AuditFilter
 
 DEFAULT_LIMIT = 100
@@ -85,7 +85,7 @@ def parse_audit_query(args: Mapping[str, str], *, default_limit: int | None) -> 
     category, community = _checked_filters(args)
     scope = AdminScope.current()
     if community is not None and not scope.sees(community):
-        forbid("audit community outside the admin's scope")
+        raise errors.Forbidden(reason="audit community outside the admin's scope")
     cursor = _text(args, "cursor")
     where = AuditFilter(
         communities=scope.communities,

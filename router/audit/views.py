@@ -13,14 +13,15 @@ from quart import Blueprint, Response, request
 from flask_core import errors
 from flask_core.api import create_response
 from flask_core.auth import guard_blueprint
+from flask_core.slots import ServiceSlot
 
 from ..scope import AdminScope
-from ..state import router_state
 from .query import DEFAULT_LIMIT, encode_cursor, parse_audit_query
 from .store import AuditStore, public_row
 
 blueprint = Blueprint("admin_audit", __name__, url_prefix="/api/v1/admin/audit")
 guard_blueprint(blueprint, "admin", optional_scope=True)
+AUDIT_STORE = ServiceSlot[AuditStore]("router.audit_store")
 
 CSV_COLUMNS = (
     "id",
@@ -38,16 +39,12 @@ CSV_COLUMNS = (
 )
 
 
-def _store() -> AuditStore:
-    return AuditStore(router_state().dal)
-
-
 @blueprint.get("")
 async def query_audit() -> Response:
     """Audit records, newest first, filtered and paginated by cursor."""
     query = parse_audit_query(request.args, default_limit=DEFAULT_LIMIT)
     assert query.limit is not None
-    rows = await _store().page(query.where, query.limit + 1, query.before_id)
+    rows = await AUDIT_STORE.get().page(query.where, query.limit + 1, query.before_id)
     items = [public_row(row) for row in rows[: query.limit]]
     more = len(rows) > query.limit
     return create_response(
@@ -81,7 +78,7 @@ async def export_audit() -> Response:
     if kind not in ("ndjson", "csv"):
         raise errors.ValidationError({"format": ["must be ndjson or csv"]})
     query = parse_audit_query(request.args, default_limit=None)
-    rows = _store().stream(query.where, query.limit)
+    rows = AUDIT_STORE.get().stream(query.where, query.limit)
     content_type = "text/csv; charset=utf-8" if kind == "csv" else "application/x-ndjson"
     response = Response(_export_lines(kind, rows), content_type=content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="audit.{kind}"'
@@ -92,7 +89,7 @@ async def export_audit() -> Response:
 async def verify_audit() -> Response:
     """Check the whole hash chain (the chain spans communities: global admins only)."""
     AdminScope.current().require_unrestricted("the audit chain spans every community")
-    result = await _store().verify()
+    result = await AUDIT_STORE.get().verify()
     return create_response(
         {"ok": result.ok, "checked": result.checked, "first_bad_id": result.first_bad_id}
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 from flask_core import errors
@@ -32,19 +31,30 @@ class CommandTable(Protocol):
         ...
 
 
-# dispatch(action_id, community_id, user_id, context, params, correlation_id) -> SPEC §5 body
-Dispatch = Callable[
-    [str, str, str | None, dict[str, Any], dict[str, Any], str | None],
-    Awaitable[dict[str, Any]],
-]
+class ActionDispatcher(Protocol):
+    """How a command runs its action: the router's dispatcher, handed over at assembly."""
+
+    async def dispatch(
+        self,
+        action_id: str,
+        community_id: str,
+        user_id: str,
+        context: dict[str, Any],
+        params: dict[str, Any],
+        correlation_id: str,
+    ) -> dict[str, Any]:
+        """The SPEC §5 200 body, or a raised ``errors.HTTPError``."""
+        ...
 
 
 class CommandRouter:
     """Route command messages to actions and publish what they answer."""
 
-    def __init__(self, table: CommandTable, dispatch: Dispatch, store: EventStore) -> None:
+    def __init__(
+        self, table: CommandTable, dispatcher: ActionDispatcher, store: EventStore
+    ) -> None:
         self._table = table
-        self._dispatch = dispatch
+        self._dispatcher = dispatcher
         self._store = store
 
     async def route(self, envelope: Envelope, correlation_id: str | None) -> dict[str, Any] | None:
@@ -74,13 +84,14 @@ class CommandRouter:
         }
         params = {"text": rest, "args": rest.split()}
         try:
-            answer = await self._dispatch(
+            answer = await self._dispatcher.dispatch(
                 target.action_id,
                 envelope.community_id,
-                envelope.user_id,
+                # An action always runs for someone; a message without a user is the platform's.
+                envelope.user_id or f"{envelope.platform or 'system'}:anonymous",
                 context,
                 params,
-                correlation_id,
+                correlation_id or "",
             )
         except errors.HTTPError as error:
             # The event itself was accepted; the command's failure is reported, not raised.

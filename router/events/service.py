@@ -15,7 +15,7 @@ from flask_core.recent import RecentIds
 from flask_core.redis_client import create_redis
 from flask_core.tasks import BackgroundTasks
 
-from .commands import CommandRouter, CommandTable, Dispatch
+from .commands import ActionDispatcher, CommandRouter, CommandTable
 from .deadletters import DeadLetters
 from .delivery import Signer
 from .directory import SubscriberDirectory
@@ -39,7 +39,7 @@ class EventWiring:
     http: httpx.AsyncClient
     directory: SubscriberDirectory
     commands: CommandTable
-    dispatch: Dispatch
+    dispatcher: ActionDispatcher
     data_dir: Path
     sign: Signer | None = None
     metrics: CollectorRegistry | None = None
@@ -62,7 +62,7 @@ class EventService:
             spool=self.spool,
             recent=RecentIds(settings.recent_ids),
             directory=wiring.directory,
-            commands=CommandRouter(wiring.commands, wiring.dispatch, self.store),
+            commands=CommandRouter(wiring.commands, wiring.dispatcher, self.store),
             metrics=metrics,
         )
         self.deadletters = DeadLetters(

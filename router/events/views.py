@@ -8,23 +8,22 @@ from typing import Any
 from quart import Blueprint, Response
 
 from flask_core import errors
-from flask_core.api import create_response, read_json
-from flask_core.auth import current_community, current_principal, require_api_key
+from flask_core.api import create_response
+from flask_core.auth import api_key, current_community, current_principal
 from flask_core.logging import correlation_id
+from flask_core.routes import route, validated_body
+from flask_core.slots import ServiceSlot
 from flask_core.timestamps import now_rfc3339
-from flask_core.validation import validate_input
 
-from ..state import router_state
+from ..ratelimits.limits import LIMITS
 from .ingest import Accepted
 from .models import BATCH_SCHEMA, EVENT_SCHEMA, RESPONSE_SCHEMA
 from .service import EventService
 from .store import UNREACHABLE
 
 blueprint = Blueprint("events", __name__, url_prefix="/api/v1")
-
-
-def _events() -> EventService:
-    return router_state().events
+EVENTS = ServiceSlot[EventService]("router.events")
+TRIGGER = api_key("trigger", "core", scoped=True)
 
 
 def _source() -> str:
@@ -35,38 +34,38 @@ def _source() -> str:
 async def _check_user_limits(community: str, events: list[dict[str, Any]]) -> None:
     users = {event["user_id"] for event in events if event.get("user_id")}
     for user_id in sorted(users):
-        await router_state().limits.check_user(community, user_id)
+        await LIMITS.get().check_user(community, user_id)
 
 
 async def _accept(events: list[dict[str, Any]]) -> list[Accepted]:
     community = current_community()
     await _check_user_limits(community, events)
-    return await _events().ingest.ingest(events, community, _source(), correlation_id())
+    return await EVENTS.get().ingest.ingest(events, community, _source(), correlation_id())
 
 
 @blueprint.post("/events")
-@require_api_key("trigger", "core", scoped=True)
+@route(guard=TRIGGER, body=EVENT_SCHEMA)
 async def post_event() -> Response:
     """Accept one event: 202 when new, 200 when its event_id was seen in the last 24 h."""
-    event = validate_input(await read_json(), EVENT_SCHEMA)
+    event = await validated_body()
     [accepted] = await _accept([event])
     return create_response(accepted.body(), status=200 if accepted.duplicate else 202)
 
 
 @blueprint.post("/events/batch")
-@require_api_key("trigger", "core", scoped=True)
+@route(guard=TRIGGER, body=BATCH_SCHEMA)
 async def post_event_batch() -> Response:
     """Accept 1 to 100 events in order; each result is what POST /events would answer."""
-    batch = validate_input(await read_json(), BATCH_SCHEMA)
+    batch = await validated_body()
     accepted = await _accept(batch["events"])
     return create_response({"results": [item.body() for item in accepted]}, status=202)
 
 
 @blueprint.post("/responses")
-@require_api_key("action", "core", scoped=True)
+@route(guard=api_key("action", "core", scoped=True), body=RESPONSE_SCHEMA)
 async def post_response() -> Response:
     """Publish a message for a platform module on responses.{community}.{platform}."""
-    body = validate_input(await read_json(), RESPONSE_SCHEMA)
+    body = await validated_body()
     if body.get("text") is None and body.get("payload") is None:
         raise errors.ValidationError({"text": ["text or payload is required"]})
     community = current_community()
@@ -82,12 +81,7 @@ async def post_response() -> Response:
         "sent_at": now_rfc3339(),
     }
     try:
-        await _events().store.publish_response(community, body["platform"], message)
+        await EVENTS.get().store.publish_response(community, body["platform"], message)
     except UNREACHABLE as exc:
         raise errors.ModuleUnavailable("The message bus is unreachable; retry.") from exc
     return create_response({"response_id": message["response_id"]}, status=202)
-
-
-post_event.__body_schema__ = EVENT_SCHEMA  # type: ignore[attr-defined]
-post_event_batch.__body_schema__ = BATCH_SCHEMA  # type: ignore[attr-defined]
-post_response.__body_schema__ = RESPONSE_SCHEMA  # type: ignore[attr-defined]

@@ -3,25 +3,47 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from quart import Blueprint, Response, current_app
 
 from flask_core import errors
 from flask_core.api import create_response, error_response
 from flask_core.auth import public
+from flask_core.database import AsyncDAL
 from flask_core.metrics import RequestMetrics
 from flask_core.openapi import build_openapi
 from flask_core.redis_client import redis_ping
+from flask_core.slots import ServiceSlot
 
 from .. import __version__
-from ..state import router_state
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+
+@dataclass(frozen=True)
+class Dependencies:
+    """What the probes look at: the router's stores and when it started."""
+
+    dal: AsyncDAL
+    redis: aioredis.Redis
+    started_at: float
+
+    @property
+    def uptime_seconds(self) -> float:
+        return round(time.monotonic() - self.started_at, 3)
+
 
 blueprint = Blueprint("health", __name__)
+DEPENDENCIES = ServiceSlot[Dependencies]("router.health")
 
 
 async def _probe() -> dict[str, str]:
-    state = router_state()
-    database, redis = await asyncio.gather(state.dal.ping(), redis_ping(state.redis))
+    stores = DEPENDENCIES.get()
+    database, redis = await asyncio.gather(stores.dal.ping(), redis_ping(stores.redis))
     return {
         "database": "connected" if database else "disconnected",
         "redis": "connected" if redis else "disconnected",
@@ -49,7 +71,7 @@ async def health() -> Response:
             "status": "healthy" if healthy else "degraded",
             "module": "router",
             "version": __version__,
-            "uptime_seconds": router_state().uptime_seconds,
+            "uptime_seconds": DEPENDENCIES.get().uptime_seconds,
             "dependencies": dependencies,
         }
     )

@@ -60,7 +60,7 @@ def run_keys(settings: RouterSettings, args: argparse.Namespace) -> int:
 
 async def _run(settings: RouterSettings, args: argparse.Namespace) -> int:
     assert settings.database_url and settings.redis_url
-    from ..state import MIGRATIONS
+    from .. import MIGRATIONS
 
     dal = await AsyncDAL.connect(settings.database_url, max_size=2)
     try:

@@ -47,22 +47,22 @@ class KeyService:
         self._listener_down = False
 
     @classmethod
-    async def open(
-        cls, dal: AsyncDAL, redis: aioredis.Redis, settings: RouterSettings, tasks: BackgroundTasks
+    async def load(
+        cls, dal: AsyncDAL, redis: aioredis.Redis, settings: RouterSettings
     ) -> KeyService:
-        """Load the pepper, start the listener and flusher, and ensure the bootstrap admin key."""
+        """The service with its pepper loaded (or created once); ``start`` sets it running."""
         pepper = await asyncio.to_thread(load_pepper, settings.data_dir, settings.signing_key_file)
-        service = cls(dal, redis, KeyHasher(pepper))
-        service.start(tasks)
-        if settings.bootstrap_admin_key:
-            await service.ensure_bootstrap_admin(settings.bootstrap_admin_key)
-        return service
+        return cls(dal, redis, KeyHasher(pepper))
 
-    def start(self, tasks: BackgroundTasks) -> None:
+    async def start(self, tasks: BackgroundTasks, bootstrap_admin_key: str | None) -> None:
+        """Start the invalidation listener and stamp flusher; ensure the bootstrap admin key."""
         tasks.spawn("keys.invalidation-listener", self._listen())
         tasks.spawn("keys.last-used-flusher", self._flush_periodically())
+        if bootstrap_admin_key:
+            await self.ensure_bootstrap_admin(bootstrap_admin_key)
 
     async def close(self) -> None:
+        """Record the last uses still in memory (once the background tasks have stopped)."""
         await self.flush_last_used()
 
     async def create(self, new: NewKey) -> tuple[ApiKey, str]:

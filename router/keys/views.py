@@ -5,13 +5,13 @@ from __future__ import annotations
 from quart import Blueprint, Response
 
 from flask_core import errors
-from flask_core.api import create_response, read_json
+from flask_core.api import create_response
 from flask_core.auth import guard_blueprint
-from flask_core.validation import validate_input
+from flask_core.routes import route, validated_body
 
 from ..audit.hooks import note_audit
-from ..scope import AdminScope, forbid
-from ..state import router_state
+from ..scope import AdminScope
+from .access import KEYS
 from .models import ApiKey
 from .schemas import CREATE_KEY, ROTATE_KEY, new_key_from
 
@@ -25,22 +25,23 @@ def _note(key: ApiKey, **details: object) -> None:
 
 
 async def _visible_key(key_id: str) -> ApiKey:
-    key = await router_state().keys.store.get(key_id)
+    key = await KEYS.get().store.get(key_id)
     if key is None or not AdminScope.current().covers(key.communities):
         raise errors.NotFound("No such key.")
     return key
 
 
 @blueprint.post("")
+@route(body=CREATE_KEY)
 async def create_key() -> Response:
     """Mint a key; the secret is in this response only."""
-    new = new_key_from(validate_input(await read_json(), CREATE_KEY))
+    new = new_key_from(await validated_body())
     scope = AdminScope.current()
     if new.role == "admin" and not scope.principal.is_global:
-        forbid("a community-scoped admin cannot mint admin keys")
+        raise errors.Forbidden(reason="a community-scoped admin cannot mint admin keys")
     if not scope.covers(new.communities):
-        forbid("key scope outside the admin's communities")
-    key, plaintext = await router_state().keys.create(new)
+        raise errors.Forbidden(reason="key scope outside the admin's communities")
+    key, plaintext = await KEYS.get().create(new)
     _note(key, name=key.name)
     return create_response({**key.public(), "key": plaintext}, status=201)
 
@@ -49,7 +50,7 @@ async def create_key() -> Response:
 async def list_keys() -> Response:
     """The keys this admin manages."""
     scope = AdminScope.current()
-    keys = await router_state().keys.store.list(scope.communities)
+    keys = await KEYS.get().store.list(scope.communities)
     return create_response({"items": [key.public() for key in keys]})
 
 
@@ -60,11 +61,12 @@ async def show_key(key_id: str) -> Response:
 
 
 @blueprint.post("/<key_id>/rotate")
+@route(body=ROTATE_KEY)
 async def rotate_key(key_id: str) -> Response:
     """Replace a key; the old one keeps working for ``grace_seconds``."""
-    body = validate_input((await read_json(required=False)) or {}, ROTATE_KEY)
+    body = await validated_body(required=False)
     await _visible_key(key_id)
-    retired, new, plaintext = await router_state().keys.rotate(key_id, body["grace_seconds"])
+    retired, new, plaintext = await KEYS.get().rotate(key_id, body["grace_seconds"])
     _note(new, replaces=retired.id, grace_seconds=body["grace_seconds"])
     return create_response({**new.public(), "key": plaintext, "replaces": retired.id}, status=201)
 
@@ -73,10 +75,6 @@ async def rotate_key(key_id: str) -> Response:
 async def revoke_key(key_id: str) -> Response:
     """Revoke a key; every worker and replica rejects it within a second."""
     key = await _visible_key(key_id)
-    await router_state().keys.revoke(key_id)
+    await KEYS.get().revoke(key_id)
     _note(key)
     return create_response(None, status=204)
-
-
-create_key.__body_schema__ = CREATE_KEY  # type: ignore[attr-defined]
-rotate_key.__body_schema__ = ROTATE_KEY  # type: ignore[attr-defined]

@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 from quart import Quart, Response, g, has_request_context, request
 
-from flask_core.auth import Principal, current_principal, guard_of
+from flask_core.auth import Principal, current_principal
 from flask_core.ratelimit import Decision, Quota, Rate, RateLimiter
-
-from ..settings import RouterSettings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def limited_in_view(view: F) -> F:
-    """Mark a view that applies the caller's quotas itself, with the user its body names.
-
-    One Redis call then decides the key, community and user quotas together.
-    """
-    view.__limited_in_view__ = True  # type: ignore[attr-defined]
-    return view
+from flask_core.routes import LimitMode, meta_of
+from flask_core.slots import ServiceSlot
 
 
 class RouterLimits:
-    """Quotas per API key, per community and per (community, user), from the settings."""
+    """Quotas per API key, per community and per (community, user)."""
 
-    def __init__(self, limiter: RateLimiter, settings: RouterSettings) -> None:
+    def __init__(self, limiter: RateLimiter, *, key: Rate, community: Rate, user: Rate) -> None:
         self.limiter = limiter
-        self._key_default = Rate.parse(settings.rate_limit_key)
-        self._community = Rate.parse(settings.rate_limit_community)
-        self._user = Rate.parse(settings.rate_limit_user)
+        self._key_default = key  # a key's own rate_limit replaces it
+        self._community = community
+        self._user = user
 
     def _key_quota(self, key_id: str, own_limit: str | None) -> Quota:
         rate = Rate.parse(own_limit) if own_limit else self._key_default
@@ -68,19 +54,24 @@ class RouterLimits:
         return decision
 
 
-def install_rate_limits(app: Quart, limits: Callable[[], RouterLimits]) -> None:
-    """Limit every authenticated route; install after ``install_auth`` (hooks run in order)."""
+LIMITS = ServiceSlot[RouterLimits]("router.limits")
+
+
+def install_rate_limits(app: Quart) -> None:
+    """Limit every authenticated route; install after ``install_auth`` (hooks run in order).
+
+    A route declared with ``limits=LimitMode.VIEW`` applies the quotas itself.
+    """
 
     @app.before_request
     async def _limit() -> None:
         rule = request.url_rule
-        guard = guard_of(app, rule.endpoint) if rule is not None else None
-        if guard is None or guard.is_public or g.get("principal") is None:
+        if rule is None or g.get("principal") is None:
             return
-        assert rule is not None
-        if getattr(app.view_functions.get(rule.endpoint), "__limited_in_view__", False):
+        meta = meta_of(app, rule.endpoint)
+        if meta.guard is None or meta.guard.is_public or meta.limits is LimitMode.VIEW:
             return
-        await limits().check_caller(current_principal(), g.get("community"))
+        await LIMITS.get().check_caller(current_principal(), g.get("community"))
 
     @app.after_request
     async def _headers(response: Response) -> Response:

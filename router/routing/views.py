@@ -6,16 +6,20 @@ from typing import Any
 
 from quart import Blueprint, Response
 
-from flask_core.api import create_response, read_json
-from flask_core.auth import current_community, current_principal, public, require_api_key
+from flask_core.api import create_response
+from flask_core.auth import api_key, current_community, current_principal, public
 from flask_core.logging import correlation_id
-from flask_core.validation import USER_ID, validate_input
+from flask_core.routes import LimitMode, route, validated_body
+from flask_core.slots import ServiceSlot
+from flask_core.tokens import SigningKey
+from flask_core.validation import USER_ID
 
-from ..ratelimits.limits import limited_in_view
-from ..state import router_state
-from . import dispatch_action
+from ..ratelimits.limits import LIMITS
+from .dispatch import Dispatcher
 
 blueprint = Blueprint("routing", __name__)
+DISPATCHER = ServiceSlot[Dispatcher]("router.dispatcher")
+SIGNING_KEY = ServiceSlot[SigningKey]("router.signing_key")
 
 ACTION_SCHEMA: dict[str, Any] = {
     "user_id": {"type": "string", "required": True, "regex": USER_ID},
@@ -25,18 +29,21 @@ ACTION_SCHEMA: dict[str, Any] = {
 
 
 @blueprint.post("/api/v1/action/<action_id>")
-@require_api_key("user", "trigger", "action", "core", "admin", scoped=True)
-@limited_in_view
+@route(
+    guard=api_key("user", "trigger", "action", "core", "admin", scoped=True),
+    body=ACTION_SCHEMA,
+    limits=LimitMode.VIEW,
+)
 async def call_action(action_id: str) -> Response:
     """Run an action on a healthy instance of the module that declared it."""
-    limits, principal, community = router_state().limits, current_principal(), current_community()
+    limits, principal, community = LIMITS.get(), current_principal(), current_community()
     try:
-        body = validate_input(await read_json(), ACTION_SCHEMA)
+        body = await validated_body()
     except Exception:
         await limits.check_caller(principal, community)  # a refused call still counts
         raise
     await limits.check_caller(principal, community, body["user_id"])
-    result = await dispatch_action(
+    result = await DISPATCHER.get().dispatch(
         action_id,
         community,
         body["user_id"],
@@ -47,14 +54,11 @@ async def call_action(action_id: str) -> Response:
     return create_response(result)
 
 
-call_action.__body_schema__ = ACTION_SCHEMA  # type: ignore[attr-defined]
-
-
 @blueprint.get("/.well-known/jwks.json")
 @public
 async def jwks() -> Response:
     """The public key set that verifies router→module tokens."""
     return create_response(
-        router_state().routing.signing_key.jwks(),
+        SIGNING_KEY.get().jwks(),
         headers={"Cache-Control": "public, max-age=300"},
     )

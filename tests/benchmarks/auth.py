@@ -16,9 +16,9 @@ from pathlib import Path
 import aiohttp
 
 from flask_core.database import AsyncDAL, migrate
+from router import MIGRATIONS
 from router.audit.store import AuditStore
 from router.audit.trail import AuditTrail
-from router.state import MIGRATIONS
 
 from .harness import Bench
 

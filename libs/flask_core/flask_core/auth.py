@@ -1,20 +1,24 @@
 """Authentication as a backend, roles as declarative guards, the community resolved once.
 
 Every route declares a guard: ``@public`` or ``@require_api_key(*roles, scoped=...)`` on the
-view, or ``guard_blueprint(bp, ...)`` for a whole blueprint. ``check_guards`` refuses to start an
-app with an unguarded route, so nothing is open by accident.
+view (both forms of ``flask_core.routes.route``), or ``guard_blueprint(bp, ...)`` for a whole
+blueprint; ``api_key(...).also(check, ...)`` composes extra conditions on the caller.
+``check_guards`` refuses to start an app with an unguarded route, so nothing is open by accident.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from quart import Blueprint, Quart, g, request
 
 from . import errors
+from .api import observe_errors
 from .logging import bind
+from .routes import declare_blueprint_guard, meta_of, route
 from .validation import COMMUNITY_ID
 
 ROLES = ("trigger", "action", "core", "admin", "user")
@@ -44,16 +48,27 @@ class Principal:
         return self.is_global or community in self.communities
 
 
+# A guard's extra condition on the caller; it refuses by raising ``errors.Forbidden``.
+Check = Callable[[Principal], None]
+
+
 @dataclass(frozen=True, slots=True)
 class Guard:
     roles: frozenset[str] | None  # None: public
     scoped: bool = False
     # X-Community-ID may be sent; when it is, it must lie in scope and narrows the request.
     optional_scope: bool = False
+    checks: tuple[Check, ...] = ()  # run in order once the role and community are settled
 
     @property
     def is_public(self) -> bool:
         return self.roles is None
+
+    def also(self, *checks: Check) -> Guard:
+        """This guard with more conditions (e.g. "global admin only", "bound to this module")."""
+        if self.is_public:
+            raise ValueError("a public route has no caller to check")
+        return dataclasses.replace(self, checks=self.checks + checks)
 
 
 PUBLIC = Guard(roles=None)
@@ -66,7 +81,9 @@ class Authenticator(Protocol):
 DenialHook = Callable[[str, str, Principal | None], Awaitable[None]]
 
 
-def _make_guard(roles: Iterable[str], scoped: bool, optional_scope: bool = False) -> Guard:
+def api_key(*roles: str, scoped: bool = False, optional_scope: bool = False) -> Guard:
+    """The guard of a route that needs a key with one of ``roles`` (and X-Community-ID if
+    scoped)."""
     wanted = frozenset(roles)
     unknown = wanted - set(ROLES)
     if not wanted or unknown:
@@ -76,42 +93,39 @@ def _make_guard(roles: Iterable[str], scoped: bool, optional_scope: bool = False
     return Guard(roles=wanted, scoped=scoped, optional_scope=optional_scope)
 
 
+def global_scope_only(detail: str, reason: str = "needs a global key") -> Check:
+    """A check refusing keys scoped to some communities (what they change serves everyone)."""
+
+    def check(principal: Principal) -> None:
+        if not principal.is_global:
+            raise errors.Forbidden(detail, reason=reason)
+
+    return check
+
+
 def public(view: F) -> F:
     """Declare a route open to everyone."""
-    view.__guard__ = PUBLIC  # type: ignore[attr-defined]
-    return view
+    return route(guard=PUBLIC)(view)
 
 
 def require_api_key(
     *roles: str, scoped: bool = False, optional_scope: bool = False
 ) -> Callable[[F], F]:
     """Declare that a route needs a key with one of ``roles`` (and X-Community-ID if scoped)."""
-    guard = _make_guard(roles, scoped, optional_scope)
-
-    def decorate(view: F) -> F:
-        view.__guard__ = guard  # type: ignore[attr-defined]
-        return view
-
-    return decorate
+    return route(guard=api_key(*roles, scoped=scoped, optional_scope=optional_scope))
 
 
 def guard_blueprint(
     blueprint: Blueprint, *roles: str, scoped: bool = False, optional_scope: bool = False
 ) -> None:
     """Give every route of ``blueprint`` that declares nothing itself this guard."""
-    blueprint.default_guard = _make_guard(  # type: ignore[attr-defined]
-        roles, scoped, optional_scope
+    declare_blueprint_guard(
+        blueprint, api_key(*roles, scoped=scoped, optional_scope=optional_scope)
     )
 
 
 def guard_of(app: Quart, endpoint: str) -> Guard | None:
-    view = app.view_functions.get(endpoint)
-    guard = getattr(view, "__guard__", None)
-    if guard is not None:
-        return guard
-    blueprint_name = endpoint.rpartition(".")[0]
-    blueprint = app.blueprints.get(blueprint_name) if blueprint_name else None
-    return getattr(blueprint, "default_guard", None)
+    return meta_of(app, endpoint).guard
 
 
 def check_guards(app: Quart) -> None:
@@ -140,11 +154,19 @@ def current_community() -> str:
 
 
 def install_auth(app: Quart, authenticator: Authenticator, on_denied: DenialHook) -> None:
-    """Authenticate, authorise and resolve the community before every guarded route."""
+    """Authenticate, authorise and resolve the community before every guarded route.
 
-    async def deny(category: str, reason: str, principal: Principal | None) -> None:
-        g.deny_reason = reason
-        await on_denied(category, reason, principal)
+    Every refusal is an ``Unauthorized`` or ``Forbidden`` raised with its reason, by the guard
+    or by a view alike; ``on_denied`` sees each once, from the app's one error handler.
+    """
+
+    async def observe(error: errors.HTTPError) -> None:
+        if error.audit_category is None or g.get("deny_reason"):
+            return
+        g.deny_reason = error.reason
+        await on_denied(error.audit_category, error.reason, g.get("principal"))
+
+    observe_errors(app, observe)
 
     @app.before_request
     async def _authorise() -> None:
@@ -157,16 +179,16 @@ def install_auth(app: Quart, authenticator: Authenticator, on_denied: DenialHook
         presented = request.headers.get(API_KEY_HEADER, "")
         principal = await authenticator.authenticate(presented) if presented else None
         if principal is None:
-            await deny("AUTH", "missing key" if not presented else "invalid key", None)
-            raise errors.Unauthorized()
+            raise errors.Unauthorized(reason="missing key" if not presented else "invalid key")
         g.principal = principal
         bind(user=f"key:{principal.key_id}")
         assert guard.roles is not None
         if principal.role not in guard.roles:
-            await deny("AUTHZ", f"role {principal.role} not allowed", principal)
-            raise errors.Forbidden()
+            raise errors.Forbidden(reason=f"role {principal.role} not allowed")
         if guard.scoped or (guard.optional_scope and request.headers.get(COMMUNITY_HEADER)):
-            await _resolve_community(principal, deny)
+            _resolve_community(principal)
+        for check in guard.checks:
+            check(principal)
 
 
 def current_community_or_none() -> str | None:
@@ -175,7 +197,7 @@ def current_community_or_none() -> str | None:
     return community
 
 
-async def _resolve_community(principal: Principal, deny: DenialHook) -> None:
+def _resolve_community(principal: Principal) -> None:
     community = request.headers.get(COMMUNITY_HEADER)
     if community is None or community == "":
         raise errors.MissingCommunity()
@@ -183,6 +205,5 @@ async def _resolve_community(principal: Principal, deny: DenialHook) -> None:
         raise errors.BadRequest("X-Community-ID must match ^[A-Za-z0-9_-]{1,64}$.")
     bind(community=community)
     if not principal.may_access(community):
-        await deny("AUTHZ", "community outside the key's scope", principal)
-        raise errors.Forbidden()
+        raise errors.Forbidden(reason="community outside the key's scope")
     g.community = community

@@ -9,7 +9,8 @@ from typing import Any
 
 from quart import Quart
 
-from .auth import API_KEY_HEADER, COMMUNITY_HEADER, guard_of
+from .auth import API_KEY_HEADER, COMMUNITY_HEADER
+from .routes import meta_of
 
 _PARAM = re.compile(r"<(?:[a-z_]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -72,7 +73,8 @@ def _operation(app: Quart, endpoint: str, path_params: list[str], method: str) -
     view = app.view_functions[endpoint]
     doc = inspect.getdoc(view) or endpoint
     summary, _, description = doc.partition("\n")
-    guard = guard_of(app, endpoint)
+    meta = meta_of(app, endpoint)
+    guard = meta.guard
     parameters: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in path_params
@@ -106,7 +108,7 @@ def _operation(app: Quart, endpoint: str, path_params: list[str], method: str) -
     if parameters:
         operation["parameters"] = parameters
     if method in ("POST", "PUT", "PATCH"):
-        body = json_schema(getattr(view, "__body_schema__", {}))
+        body = json_schema(meta.body or {})
         operation["requestBody"] = {
             "required": "required" in body,
             "content": {"application/json": {"schema": body}},

@@ -197,10 +197,8 @@ async def test_a_forbidden_raised_inside_a_view_is_audited_once(
     @app.get("/api/v1/admin/test-guarded-refusal")
     @require_api_key("admin")
     async def refuse_after_forbid() -> None:
-        from router.scope import forbid
-
         assert g.get("deny_reason") is None
-        forbid("already audited")
+        raise errors.Forbidden(reason="already audited")
 
     admin = await api_key("admin")
     assert (

@@ -7,10 +7,11 @@ import pytest
 from quart import Quart
 
 from flask_core.database import AsyncDAL, migrate
+from router import MIGRATIONS
 from router.audit.store import AuditStore
 from router.audit.trail import AuditTrail
 from router.settings import RouterSettings
-from router.state import MIGRATIONS, RouterState
+from router.state import RouterState
 from tests.support.audit import wait_for_records
 
 

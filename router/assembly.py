@@ -1,0 +1,234 @@
+"""The router, assembled in one place.
+
+``assemble`` builds every service of a router process in dependency order and enters each one
+into a single ``AsyncExitStack``: shutdown is start-up in reverse by construction, and a failure
+half-way closes exactly what was opened. The constraints that order matters for:
+
+- a service's background tasks stop before the service closes (each service gets its own task
+  set, registered after the service, so it is closed first);
+- the audit trail opens before, so closes after, everything that records into it while closing;
+- the stores (PostgreSQL, Redis, the HTTP client) open first and close last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import httpx
+import redis.asyncio as aioredis
+from prometheus_client import CollectorRegistry
+
+from flask_core.breaker import MemoryBreakerStore
+from flask_core.breaker_redis import FailoverBreakerStore, RedisBreakerStore
+from flask_core.database import AsyncDAL, migrate
+from flask_core.events import EVENTS_CLAIM
+from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
+from flask_core.logging import get_logger
+from flask_core.ratelimit import (
+    FailoverRateLimiter,
+    MemoryRateLimiter,
+    Rate,
+    RedisRateLimiter,
+)
+from flask_core.redis_client import create_redis
+from flask_core.tasks import BackgroundTasks
+from flask_core.tokens import SigningKey, load_or_create_private_key, load_private_key
+
+from . import MIGRATIONS, __version__
+from .audit.store import AuditStore
+from .audit.trail import AuditTrail
+from .communities.store import CommunityStore
+from .events.registry_view import RegistryView
+from .events.service import EventService, EventWiring
+from .keys.service import KeyService
+from .ratelimits.limits import RouterLimits
+from .registry.live import Registry
+from .registry.prober import HealthProber
+from .registry.store import RegistryStore
+from .routing.breakers import InstanceBreakers
+from .routing.dispatch import Dispatcher
+from .settings import RouterSettings
+from .state import RouterState
+
+SIGNING_KEY_NAME = "router-signing-key.pem"
+_log = get_logger("router.assembly")
+
+
+@asynccontextmanager
+async def assemble(
+    settings: RouterSettings,
+    metrics: CollectorRegistry | None = None,
+    keyspace: Keyspace = DEFAULT_KEYSPACE,
+) -> AsyncIterator[RouterState]:
+    """Open every service of the router; on exit close them all, in reverse order."""
+    if not settings.database_url or not settings.redis_url:
+        raise RuntimeError("DATABASE_URL and REDIS_URL must be resolved before the app starts")
+    async with AsyncExitStack() as stack:
+        started_at = time.monotonic()
+        dal = await AsyncDAL.connect(settings.database_url, max_size=20)
+        _on_close(stack, "database", dal.close)
+        await migrate(dal, MIGRATIONS)
+        redis = create_redis(settings.redis_url)
+        _on_close(stack, "redis", redis.aclose)
+        http = _http_client()
+        _on_close(stack, "http", http.aclose)
+        audit = AuditTrail("router", __version__)
+        await audit.start(AuditStore(dal), settings.data_dir / "spool" / "audit")
+        _on_close(stack, "audit", audit.close)
+        keys = await _open_keys(stack, settings, dal, redis)
+        signing_key = await load_signing_key(settings)
+        registry, breakers = await _open_registry(
+            stack, settings, keyspace, dal, redis, http, audit
+        )
+        dispatcher = Dispatcher(registry, breakers, http, signing_key)
+        limiter = FailoverRateLimiter(
+            RedisRateLimiter(redis, prefix=keyspace.ratelimit_prefix), MemoryRateLimiter()
+        )
+        view = RegistryView(registry)
+        wiring = EventWiring(
+            redis=redis,
+            redis_url=settings.redis_url,
+            http=http,
+            directory=view,
+            commands=view,
+            dispatcher=dispatcher,
+            data_dir=settings.data_dir,
+            sign=_event_signer(signing_key),
+            metrics=metrics,
+        )
+        events = await _open_events(stack, wiring, settings)
+        yield RouterState(
+            settings=settings,
+            started_at=started_at,
+            dal=dal,
+            redis=redis,
+            http=http,
+            audit=audit,
+            audit_store=AuditStore(dal),
+            communities=CommunityStore(dal),
+            keys=keys,
+            signing_key=signing_key,
+            registry=registry,
+            breakers=breakers,
+            dispatcher=dispatcher,
+            limits=RouterLimits(
+                limiter,
+                key=Rate.parse(settings.rate_limit_key),
+                community=Rate.parse(settings.rate_limit_community),
+                user=Rate.parse(settings.rate_limit_user),
+            ),
+            events=events,
+        )
+
+
+def _on_close(stack: AsyncExitStack, name: str, close: Callable[[], Awaitable[Any]]) -> None:
+    """Run ``close`` when the stack unwinds; a failing step is logged, the others still run."""
+
+    async def step() -> None:
+        try:
+            await close()
+        except Exception:
+            _log.exception("closing %s failed", name, extra={"event_type": "ERROR"})
+
+    stack.push_async_callback(step)
+
+
+def _task_set(stack: AsyncExitStack, name: str) -> BackgroundTasks:
+    """Background tasks of one service, registered after it so they stop before it closes."""
+    tasks = BackgroundTasks()
+    _on_close(stack, f"{name} tasks", tasks.close)
+    return tasks
+
+
+def _http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        limits=httpx.Limits(max_connections=512, max_keepalive_connections=128),
+        timeout=httpx.Timeout(5.0, connect=2.0),
+        follow_redirects=False,
+    )
+
+
+async def _open_keys(
+    stack: AsyncExitStack, settings: RouterSettings, dal: AsyncDAL, redis: aioredis.Redis
+) -> KeyService:
+    keys = await KeyService.load(dal, redis, settings)
+    _on_close(stack, "keys", keys.close)  # flushes the last-use stamps still in memory
+    await keys.start(_task_set(stack, "keys"), settings.bootstrap_admin_key)
+    return keys
+
+
+async def load_signing_key(settings: RouterSettings) -> SigningKey:
+    """The configured key file, or the one generated once in the data directory."""
+    if settings.signing_key_file is not None:
+        private = await asyncio.to_thread(load_private_key, settings.signing_key_file)
+    else:
+        path = settings.data_dir.resolve() / SIGNING_KEY_NAME
+        private = await asyncio.to_thread(load_or_create_private_key, path)
+    return SigningKey.from_private(private)
+
+
+def _breaker_meta(name: str) -> dict[str, Any]:
+    module_id, _, instance_id = name.partition("/")
+    return {"breaker": name, "module_id": module_id, "instance_id": instance_id}
+
+
+async def _open_registry(
+    stack: AsyncExitStack,
+    settings: RouterSettings,
+    keyspace: Keyspace,
+    dal: AsyncDAL,
+    redis: aioredis.Redis,
+    http: httpx.AsyncClient,
+    audit: AuditTrail,
+) -> tuple[Registry, InstanceBreakers]:
+    """The live registry (listener, poll, prober) and the breakers its messages keep current."""
+    registry = Registry(RegistryStore(dal, settings.lease_ttl_seconds), redis, keyspace=keyspace)
+    shared = RedisBreakerStore(
+        redis,
+        settings.breaker,
+        prefix=keyspace.breaker_prefix,
+        channel=keyspace.breaker_channel,
+        meta=_breaker_meta,
+    )
+    breakers = InstanceBreakers(
+        FailoverBreakerStore(shared, MemoryBreakerStore(settings.breaker)), audit
+    )
+    registry.on_breaker_message(breakers.on_message)
+    tasks = _task_set(stack, "registry")
+    await registry.start(tasks)
+    prober = HealthProber(
+        registry,
+        redis,
+        http,
+        audit,
+        interval_seconds=settings.health_interval_seconds,
+        timeout_seconds=settings.health_timeout_seconds,
+        failures_to_down=settings.health_failures_to_down,
+        reap_after_seconds=settings.lease_ttl_seconds * 10,
+    )
+    tasks.spawn("registry.prober", prober.run())
+    return registry, breakers
+
+
+def _event_signer(signing_key: SigningKey) -> Callable[[str, str], str]:
+    """The token a durable push carries: audience the module, ``action_id`` "events"."""
+
+    def sign(module_id: str, community: str) -> str:
+        return signing_key.issue(
+            audience=module_id, subject="router", community_id=community, action_id=EVENTS_CLAIM
+        )
+
+    return sign
+
+
+async def _open_events(
+    stack: AsyncExitStack, wiring: EventWiring, settings: RouterSettings
+) -> EventService:
+    events = EventService(wiring, settings.events)
+    _on_close(stack, "events", events.close)  # after its deliverers and flusher have stopped
+    await events.open(_task_set(stack, "events"))
+    return events
