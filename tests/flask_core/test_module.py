@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 
@@ -16,6 +16,7 @@ from router.app import create_app
 from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
 from tests.support.servers import free_port, serve_app
+from tests.support.waiting import let_time_pass, wait_until
 
 
 @dataclass
@@ -70,16 +71,6 @@ def echo_module(router_url: str, key: str, port: int | None = None) -> ModuleBas
     return module
 
 
-async def eventually(check: Callable[[], Awaitable[bool] | bool], timeout: float = 8.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while asyncio.get_running_loop().time() < deadline:
-        result = check()
-        if result if isinstance(result, bool) else await result:
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
-
-
 def instances(router: Router) -> list[str]:
     module = router.app.extensions["router"].registry.module("echo")
     return [i.instance_id for i in module.instances] if module else []
@@ -91,7 +82,7 @@ async def test_a_module_registers_serves_verified_calls_and_deregisters(
     key = await api_key("action", module_id="echo", app=router.app)
     module = echo_module(router.url, key)
     async with serve_app(module.app, module.settings.port) as module_url:
-        await eventually(lambda: module.state == Lifecycle.RUNNING)
+        await wait_until(lambda: module.state == Lifecycle.RUNNING)
         assert instances(router) == ["echo-1"]
         async with httpx.AsyncClient() as http:
             health = (await http.get(f"{module_url}/health")).json()
@@ -114,7 +105,7 @@ async def test_a_module_registers_serves_verified_calls_and_deregisters(
                 headers={"Authorization": "Bearer not.a.token"},
             )
             assert forged.status_code == 401
-            signing = router.app.extensions["router"].signing_key
+            signing = router.app.extensions["router"].routing.signing_key
             other = signing.issue(
                 audience="quotes", subject="x:1", community_id="c", action_id="echo.say"
             )
@@ -134,12 +125,12 @@ async def test_registration_retries_until_the_router_answers(
     port = free_port()
     module = echo_module(f"http://127.0.0.1:{port}", "pending")
     async with serve_app(module.app, module.settings.port):
-        await asyncio.sleep(0.6)
+        await let_time_pass(0.6)  # no router to answer yet: registration keeps retrying
         assert module.state == Lifecycle.READY  # still trying
         async with router_at(settings, port) as router:
             key = await api_key("action", app=router.app)
             module.router._api_key = key  # the operator fixed the key while it retried
-            await eventually(lambda: module.state == Lifecycle.RUNNING)
+            await wait_until(lambda: module.state == Lifecycle.RUNNING)
             assert instances(router) == ["echo-1"]
 
 
@@ -148,38 +139,38 @@ async def test_a_forgotten_instance_registers_again_on_its_next_heartbeat(
 ) -> None:
     module = echo_module(router.url, await api_key("action", app=router.app))
     async with serve_app(module.app, module.settings.port), httpx.AsyncClient() as http:
-        await eventually(lambda: module.state == Lifecycle.RUNNING)
+        await wait_until(lambda: module.state == Lifecycle.RUNNING)
         gone = await http.delete(
             f"{router.url}/api/v1/modules/echo/instances/echo-1",
             headers={"X-API-Key": router.admin},
         )
         assert gone.status_code == 204
         assert instances(router) == []
-        await eventually(lambda: instances(router) == ["echo-1"], timeout=5)
+        await wait_until(lambda: instances(router) == ["echo-1"], timeout=5)
 
 
 async def test_draining_refuses_new_work_finishes_calls_in_flight_then_deregisters(
     router: Router, api_key: KeyFactory
 ) -> None:
     module = echo_module(router.url, await api_key("action", app=router.app))
-    signing = router.app.extensions["router"].signing_key
+    signing = router.app.extensions["router"].routing.signing_key
 
     def bearer(action: str) -> dict[str, str]:
         token = signing.issue(audience="echo", subject="x:1", community_id="c", action_id=action)
         return {"Authorization": f"Bearer {token}", "X-Community-ID": "c"}
 
     async with serve_app(module.app, module.settings.port) as url, httpx.AsyncClient() as http:
-        await eventually(lambda: module.state == Lifecycle.RUNNING)
+        await wait_until(lambda: module.state == Lifecycle.RUNNING)
         in_flight = asyncio.create_task(
             http.post(f"{url}/actions/echo.slow", json={}, headers=bearer("echo.slow"))
         )
-        await eventually(lambda: module._in_flight == 1)
+        await wait_until(lambda: module._in_flight == 1)
         draining = asyncio.create_task(module.drain())
-        await eventually(lambda: module.state == Lifecycle.DRAINING)
+        await wait_until(lambda: module.state == Lifecycle.DRAINING)
         refused = await http.post(f"{url}/actions/echo.say", json={}, headers=bearer("echo.say"))
         assert refused.status_code == 503
         assert (await http.get(f"{url}/health")).status_code == 503
-        await eventually(lambda: instances(router) == [])
+        await wait_until(lambda: instances(router) == [])
         assert not draining.done()  # still waiting for the slow call
         module.release_slow.set()  # type: ignore[attr-defined]
         assert (await in_flight).status_code == 200
