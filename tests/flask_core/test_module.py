@@ -105,7 +105,7 @@ async def test_a_module_registers_serves_verified_calls_and_deregisters(
                 headers={"Authorization": "Bearer not.a.token"},
             )
             assert forged.status_code == 401
-            signing = router.app.extensions["router"].routing.signing_key
+            signing = router.app.extensions["router"].signing_key
             other = signing.issue(
                 audience="quotes", subject="x:1", community_id="c", action_id="echo.say"
             )
@@ -153,7 +153,7 @@ async def test_draining_refuses_new_work_finishes_calls_in_flight_then_deregiste
     router: Router, api_key: KeyFactory
 ) -> None:
     module = echo_module(router.url, await api_key("action", app=router.app))
-    signing = router.app.extensions["router"].routing.signing_key
+    signing = router.app.extensions["router"].signing_key
 
     def bearer(action: str) -> dict[str, str]:
         token = signing.issue(audience="echo", subject="x:1", community_id="c", action_id=action)
