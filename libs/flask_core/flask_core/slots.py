@@ -24,9 +24,6 @@ class ServiceSlot(Generic[T]):
     def fill(self, app: Quart, service: T) -> None:
         app.extensions[self.name] = service
 
-    def empty(self, app: Quart) -> None:
-        app.extensions.pop(self.name, None)
-
     def get(self) -> T:
         """The service of the current app; an error outside its lifespan."""
         try:
