@@ -11,6 +11,7 @@ import pytest
 
 from router.assembly import assemble
 from router.settings import RouterSettings
+from tests.support.waiting import eventually
 
 SERVICE_TASKS = ("audit.", "keys.", "registry.", "events.")
 
@@ -35,11 +36,10 @@ async def _other_connections(database_url: str) -> int:
 
 async def _no_connections_left(database_url: str) -> bool:
     # The server notices a closed client connection a moment after the client closes it.
-    for _ in range(100):
-        if await _other_connections(database_url) == 0:
-            return True
-        await asyncio.sleep(0.05)
-    return False
+    async def none_left() -> bool:
+        return await _other_connections(database_url) == 0
+
+    return await eventually(none_left, timeout=5.0, interval=0.05)
 
 
 async def test_everything_opened_is_closed_on_exit(settings: RouterSettings) -> None:
