@@ -25,7 +25,6 @@ from prometheus_client import CollectorRegistry
 from flask_core.breaker import MemoryBreakerStore
 from flask_core.breaker_redis import FailoverBreakerStore, RedisBreakerStore
 from flask_core.database import AsyncDAL, migrate
-from flask_core.events import EVENTS_CLAIM
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.logging import get_logger
 from flask_core.ratelimit import (
@@ -43,13 +42,13 @@ from .audit.store import AuditStore
 from .audit.trail import AuditTrail
 from .communities.store import CommunityStore
 from .events.registry_view import RegistryView
-from .events.service import EventService, EventWiring
+from .events.service import EventService, EventWiring, token_signer
 from .keys.service import KeyService
 from .ratelimits.limits import RouterLimits
 from .registry.live import Registry
 from .registry.prober import HealthProber
 from .registry.store import RegistryStore
-from .routing.breakers import InstanceBreakers
+from .routing.breakers import InstanceBreakers, breaker_meta
 from .routing.dispatch import Dispatcher
 from .settings import RouterSettings
 from .state import RouterState
@@ -97,7 +96,7 @@ async def assemble(
             commands=view,
             dispatcher=dispatcher,
             data_dir=settings.data_dir,
-            sign=_event_signer(signing_key),
+            sign=token_signer(signing_key),
             metrics=metrics,
         )
         events = await _open_events(stack, wiring, settings)
@@ -171,11 +170,6 @@ async def load_signing_key(settings: RouterSettings) -> SigningKey:
     return SigningKey.from_private(private)
 
 
-def _breaker_meta(name: str) -> dict[str, Any]:
-    module_id, _, instance_id = name.partition("/")
-    return {"breaker": name, "module_id": module_id, "instance_id": instance_id}
-
-
 async def _open_registry(
     stack: AsyncExitStack,
     settings: RouterSettings,
@@ -192,7 +186,7 @@ async def _open_registry(
         settings.breaker,
         prefix=keyspace.breaker_prefix,
         channel=keyspace.breaker_channel,
-        meta=_breaker_meta,
+        meta=breaker_meta,
     )
     breakers = InstanceBreakers(
         FailoverBreakerStore(shared, MemoryBreakerStore(settings.breaker)), audit
@@ -212,17 +206,6 @@ async def _open_registry(
     )
     tasks.spawn("registry.prober", prober.run())
     return registry, breakers
-
-
-def _event_signer(signing_key: SigningKey) -> Callable[[str, str], str]:
-    """The token a durable push carries: audience the module, ``action_id`` "events"."""
-
-    def sign(module_id: str, community: str) -> str:
-        return signing_key.issue(
-            audience=module_id, subject="router", community_id=community, action_id=EVENTS_CLAIM
-        )
-
-    return sign
 
 
 async def _open_events(

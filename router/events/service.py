@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 import httpx
 from prometheus_client import CollectorRegistry
 
+from flask_core.events import EVENTS_CLAIM
 from flask_core.recent import RecentIds
 from flask_core.redis_client import create_redis
 from flask_core.tasks import BackgroundTasks
+from flask_core.tokens import SigningKey
 
 from .commands import ActionDispatcher, CommandRouter, CommandTable
 from .deadletters import DeadLetters
@@ -28,6 +30,17 @@ from .supervisor import DeliverySupervisor
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
+
+
+def token_signer(signing_key: SigningKey) -> Signer:
+    """The token a durable push carries: audience the module, ``action_id`` "events"."""
+
+    def sign(module_id: str, community: str) -> str:
+        return signing_key.issue(
+            audience=module_id, subject="router", community_id=community, action_id=EVENTS_CLAIM
+        )
+
+    return sign
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,12 @@ from ..audit.records import AuditSink
 _log = get_logger("router.routing.breakers")
 
 
+def breaker_meta(name: str) -> dict[str, Any]:
+    """What an announced transition of breaker ``{module_id}/{instance_id}`` says about it."""
+    module_id, _, instance_id = name.partition("/")
+    return {"breaker": name, "module_id": module_id, "instance_id": instance_id}
+
+
 class InstanceBreakers:
     """The breaker of every instance; an open one is known locally until its back-off ends.
 
