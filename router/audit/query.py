@@ -6,18 +6,17 @@ import base64
 import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask_core import errors
 from flask_core.logging import CATEGORIES
-from flask_core.validation import COMMUNITY_ID, is_storable_text, parse_rfc3339
+from flask_core.querystring import QueryString
+from flask_core.validation import COMMUNITY_ID
 
-from ..scope import AdminScope
+from ..scope import AdminScope, forbid
 from .store import AuditFilter
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-MAX_TEXT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,61 +41,24 @@ def _decode_cursor(value: str) -> int:
         raise errors.ValidationError({"cursor": ["is not a cursor of this API"]}) from None
 
 
-def _text(args: Mapping[str, str], name: str) -> str | None:
-    value = args.get(name)
-    if value is None or value == "":
-        return None
-    if len(value) > MAX_TEXT or not is_storable_text(value):
-        raise errors.ValidationError({name: [f"at most {MAX_TEXT} storable characters"]})
-    return value
-
-
-def _moment(args: Mapping[str, str], name: str) -> datetime | None:
-    value = _text(args, name)
-    if value is None:
-        return None
-    moment = parse_rfc3339(value)
-    if moment is None:
-        raise errors.ValidationError({name: ["must be an RFC 3339 timestamp with a time zone"]})
-    return moment
-
-
-def _limit(args: Mapping[str, str], default: int | None) -> int | None:
-    value = args.get("limit")
-    if value is None or value == "":
-        return default
-    if not value.isdigit() or not 1 <= int(value) <= MAX_LIMIT:
-        raise errors.ValidationError({"limit": [f"must be an integer from 1 to {MAX_LIMIT}"]})
-    return int(value)
-
-
-def _checked_filters(args: Mapping[str, str]) -> tuple[str | None, str | None]:
-    category = _text(args, "category")
-    if category is not None and category not in CATEGORIES:
-        raise errors.ValidationError({"category": [f"must be one of {', '.join(CATEGORIES)}"]})
-    community = _text(args, "community")
-    if community is not None and not COMMUNITY_ID.match(community):
-        raise errors.ValidationError({"community": ["must match ^[A-Za-z0-9_-]{1,64}$"]})
-    return category, community
-
-
 def parse_audit_query(args: Mapping[str, str], *, default_limit: int | None) -> AuditQuery:
     """Read the filters of SPEC §10, confined to what the calling admin may see."""
-    category, community = _checked_filters(args)
+    params = QueryString(args)
+    category = params.choice("category", CATEGORIES)
+    community = params.text("community", pattern=COMMUNITY_ID)
     scope = AdminScope.current()
     if community is not None and not scope.sees(community):
-        raise errors.Forbidden(reason="audit community outside the admin's scope")
-    cursor = _text(args, "cursor")
+        forbid("audit community outside the admin's scope")
+    cursor = params.text("cursor")
     where = AuditFilter(
         communities=scope.communities,
         category=category,
         community=community,
-        user=_text(args, "user"),
-        action=_text(args, "action"),
-        result=_text(args, "result"),
-        since=_moment(args, "since"),
-        until=_moment(args, "until"),
+        user=params.text("user"),
+        action=params.text("action"),
+        result=params.text("result"),
+        since=params.moment("since"),
+        until=params.moment("until"),
     )
-    return AuditQuery(
-        where, _limit(args, default_limit), _decode_cursor(cursor) if cursor else None
-    )
+    limit = params.integer("limit", default=default_limit, low=1, high=MAX_LIMIT)
+    return AuditQuery(where, limit, _decode_cursor(cursor) if cursor else None)

@@ -22,6 +22,7 @@ __all__ = [
     "metrics",
     "module",
     "openapi",
+    "querystring",
     "ratelimit",
     "recent",
     "redis_client",
