@@ -12,7 +12,7 @@ from flask_core.logging import CATEGORIES
 from flask_core.querystring import QueryString
 from flask_core.validation import COMMUNITY_ID
 
-from ..scope import AdminScope, forbid
+from ..scope import AdminScope
 from .store import AuditFilter
 
 DEFAULT_LIMIT = 100
@@ -48,7 +48,7 @@ def parse_audit_query(args: Mapping[str, str], *, default_limit: int | None) -> 
     community = params.text("community", pattern=COMMUNITY_ID)
     scope = AdminScope.current()
     if community is not None and not scope.sees(community):
-        forbid("audit community outside the admin's scope")
+        raise errors.Forbidden(reason="audit community outside the admin's scope")
     cursor = params.text("cursor")
     where = AuditFilter(
         communities=scope.communities,

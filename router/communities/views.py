@@ -5,17 +5,20 @@ from __future__ import annotations
 from quart import Blueprint, Response, request
 
 from flask_core import errors
-from flask_core.api import create_response, read_json
-from flask_core.auth import current_principal, require_api_key
+from flask_core.api import create_response
+from flask_core.auth import api_key, current_principal, require_api_key
 from flask_core.querystring import QueryString
-from flask_core.validation import COMMUNITY_ID, STORABLE_TEXT, validate_input
+from flask_core.routes import route, validated_body
+from flask_core.slots import ServiceSlot
+from flask_core.validation import COMMUNITY_ID, STORABLE_TEXT
 
 from ..audit.hooks import note_audit
-from ..scope import AdminScope, forbid
-from ..state import router_state
+from ..scope import AdminScope
 from .store import CommunityStore, channel_json, community_json
 
 blueprint = Blueprint("communities", __name__, url_prefix="/api/v1")
+COMMUNITIES = ServiceSlot[CommunityStore]("router.communities")
+ADMIN = api_key("admin", optional_scope=True)
 
 PLATFORM = r"^[a-z][a-z0-9_-]{0,31}$"
 CREATE_COMMUNITY = {
@@ -41,47 +44,39 @@ ADD_CHANNEL = {
 MAX_QUERY_TEXT = 128
 
 
-def _store() -> CommunityStore:
-    return CommunityStore(router_state().dal)
-
-
 @blueprint.post("/admin/communities")
-@require_api_key("admin", optional_scope=True)
+@route(guard=ADMIN, body=CREATE_COMMUNITY)
 async def create_community() -> Response:
     """Create a community (a scoped admin only one of its own ids)."""
-    body = validate_input(await read_json(), CREATE_COMMUNITY)
+    body = await validated_body()
     scope = AdminScope.current()
     wanted = body.get("id")
     if not scope.is_unrestricted and (wanted is None or not scope.sees(wanted)):
-        forbid("community outside the admin's scope")
-    row = await _store().create(wanted, body["name"])
+        raise errors.Forbidden(reason="community outside the admin's scope")
+    row = await COMMUNITIES.get().create(wanted, body["name"])
     note_audit(row["id"], community_id=row["id"])
     return create_response(community_json(row), status=201)
 
 
 @blueprint.get("/admin/communities")
-@require_api_key("admin", optional_scope=True)
+@route(guard=ADMIN)
 async def list_communities() -> Response:
     """The communities this admin manages."""
-    rows = await _store().list(AdminScope.current().communities)
+    rows = await COMMUNITIES.get().list(AdminScope.current().communities)
     return create_response({"items": [community_json(row) for row in rows]})
 
 
 @blueprint.post("/admin/communities/<community_id>/channels")
-@require_api_key("admin", optional_scope=True)
+@route(guard=ADMIN, body=ADD_CHANNEL)
 async def add_channel(community_id: str) -> Response:
     """Map a platform channel to this community (one community per channel)."""
-    body = validate_input(await read_json(), ADD_CHANNEL)
-    store = _store()
+    body = await validated_body()
+    store = COMMUNITIES.get()
     if not AdminScope.current().sees(community_id) or not await store.exists(community_id):
         raise errors.NotFound("No such community.")
     row, created = await store.add_channel(community_id, body["platform"], body["channel_id"])
     note_audit(community_id, platform=body["platform"], channel_id=body["channel_id"])
     return create_response(channel_json(row), status=201 if created else 200)
-
-
-create_community.__body_schema__ = CREATE_COMMUNITY  # type: ignore[attr-defined]
-add_channel.__body_schema__ = ADD_CHANNEL  # type: ignore[attr-defined]
 
 
 @blueprint.get("/communities/resolve")
@@ -91,7 +86,7 @@ async def resolve_channel() -> Response:
     params = QueryString(request.args)
     platform = params.required_text("platform", max_length=MAX_QUERY_TEXT)
     channel_id = params.required_text("channel_id", max_length=MAX_QUERY_TEXT)
-    row = await _store().resolve_row(platform, channel_id)
+    row = await COMMUNITIES.get().resolve_row(platform, channel_id)
     if row is None or not current_principal().may_access(row["community_id"]):
         raise errors.NotFound("No community for this channel.")
     return create_response({"community_id": row["community_id"]})

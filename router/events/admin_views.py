@@ -8,24 +8,25 @@ from flask_core import errors
 from flask_core.api import create_response
 from flask_core.auth import guard_blueprint
 from flask_core.querystring import QueryString
+from flask_core.slots import ServiceSlot
 
 from ..audit.hooks import note_audit
-from ..scope import AdminScope, forbid
-from ..state import router_state
-from .deadletters import DeadLetterId
+from ..scope import AdminScope
+from .deadletters import DeadLetterId, DeadLetters
 
 blueprint = Blueprint("events_admin", __name__, url_prefix="/api/v1/admin/deadletters")
 guard_blueprint(blueprint, "admin", optional_scope=True)
+DEADLETTERS = ServiceSlot[DeadLetters]("router.deadletters")
 
 
 async def _visible_communities(wanted: str | None) -> list[str]:
     scope = AdminScope.current()
     if wanted is not None:
         if not scope.sees(wanted):
-            forbid("community outside the admin's scope")
+            raise errors.Forbidden(reason="community outside the admin's scope")
         return [wanted]
     if scope.communities is None:
-        return await router_state().events.deadletters.communities()
+        return await DEADLETTERS.get().communities()
     return sorted(scope.communities)
 
 
@@ -37,7 +38,7 @@ async def list_deadletters() -> Response:
     assert limit is not None  # it has a default
     communities = await _visible_communities(params.text("community"))
     module_id = params.text("module")
-    items = await router_state().events.deadletters.list(communities, module_id, limit)
+    items = await DEADLETTERS.get().list(communities, module_id, limit)
     return create_response({"items": items})
 
 
@@ -47,6 +48,6 @@ async def replay_deadletter(dead_id: str) -> Response:
     dead_letter = DeadLetterId.parse(dead_id)
     if not AdminScope.current().sees(dead_letter.community):
         raise errors.NotFound("No such dead letter.")
-    new_id = await router_state().events.deadletters.replay(dead_letter)
+    new_id = await DEADLETTERS.get().replay(dead_letter)
     note_audit(dead_letter.community, dead_letter=str(dead_letter), replayed_as=new_id)
     return create_response({"id": str(dead_letter), "replayed_as": new_id}, status=202)
