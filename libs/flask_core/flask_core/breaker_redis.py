@@ -19,7 +19,6 @@ from .breaker import (
     BreakerPolicy,
     BreakerState,
     BreakerStore,
-    MemoryBreakerStore,
     Transition,
 )
 from .failover import STORE_ERRORS, Failover
@@ -226,39 +225,29 @@ class RedisBreakerStore:
         return Transition(name, cast(BreakerState, previous), CLOSED)
 
 
-class FailoverBreakerStore:
-    """Redis while it answers; this process's own breakers while it does not (logged once).
-
-    After a failure Redis is left alone for ``cooldown_seconds``, so calls made during an
-    outage do not each wait for a connection attempt.
-    """
+class FailoverBreakerStore(Failover[BreakerStore]):
+    """Redis breakers while Redis answers; this process's own while it does not."""
 
     def __init__(
-        self, shared: RedisBreakerStore, local: MemoryBreakerStore, *, cooldown_seconds: float = 1.0
+        self, shared: BreakerStore, local: BreakerStore, *, cooldown_seconds: float = 1.0
     ) -> None:
-        self.shared = shared
-        self.local = local
-        self._stores: Failover[BreakerStore] = Failover(
-            shared, local, "circuit breakers", cooldown_seconds
-        )
+        super().__init__(shared, local, "circuit breakers", cooldown_seconds)
 
     async def acquire(self, name: str) -> Admission:
-        return await self._stores.call(lambda store: store.acquire(name))
+        return await self.call(lambda store: store.acquire(name))
 
     async def record(self, name: str, *, success: bool, probe: bool) -> Transition | None:
-        return await self._stores.call(
-            lambda store: store.record(name, success=success, probe=probe)
-        )
+        return await self.call(lambda store: store.record(name, success=success, probe=probe))
 
     async def state(self, name: str) -> BreakerState:
-        return await self._stores.call(lambda store: store.state(name))
+        return await self.call(lambda store: store.state(name))
 
     async def reset(self, name: str) -> Transition | None:
         local = await self.local.reset(name)
         try:
             shared = await self.shared.reset(name)
         except STORE_ERRORS as error:  # even mid-cooldown: an admin reset must reach Redis
-            self._stores.outage.failed(error)
+            self.outage.failed(error)
             return local
-        self._stores.outage.recovered()
+        self.outage.recovered()
         return shared or local

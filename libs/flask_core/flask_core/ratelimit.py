@@ -180,25 +180,17 @@ class MemoryRateLimiter:
             self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
 
 
-class FailoverRateLimiter:
-    """Redis while it answers, else this process's counters; the switch is logged once.
-
-    After a failure Redis is left alone for ``cooldown_seconds`` so that requests during an
-    outage do not each wait for a connection attempt.
-    """
+class FailoverRateLimiter(Failover[RateLimiter]):
+    """Redis counters while Redis answers, else this process's own."""
 
     def __init__(
-        self, shared: RedisRateLimiter, local: MemoryRateLimiter, *, cooldown_seconds: float = 1.0
+        self, shared: RateLimiter, local: RateLimiter, *, cooldown_seconds: float = 1.0
     ) -> None:
-        self.shared = shared
-        self.local = local
-        self._limiters: Failover[RateLimiter] = Failover(
-            shared, local, "rate limits", cooldown_seconds
-        )
+        super().__init__(shared, local, "rate limits", cooldown_seconds)
 
     @property
     def degraded(self) -> bool:
-        return self._limiters.outage.degraded
+        return self.outage.degraded
 
     async def hit(self, quotas: Sequence[Quota]) -> Decision:
-        return await self._limiters.call(lambda limiter: limiter.hit(quotas))
+        return await self.call(lambda limiter: limiter.hit(quotas))
