@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
-from flask_core.module import run_module
-from flask_core.settings import SettingsError, exit_on_settings_error
+from flask_core.module import serve_from_env
 
 from .module import DiscordModule, DiscordSettings
 
 
 def main() -> None:
-    try:
-        settings = DiscordSettings.from_env(os.environ)
-    except SettingsError as error:
-        exit_on_settings_error(error, "discord")
-    run_module(DiscordModule(settings))
+    serve_from_env(DiscordSettings.from_env, DiscordModule, "discord")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +18,7 @@ from flask_core.logging import correlation_id, get_logger, log_audit_event
 from flask_core.module import ModuleBase, ModuleSettings
 from flask_core.router_client import RouterError
 from flask_core.settings import EnvReader, SettingsError
-from flask_core.webhooks import DiscordVerifier
+from flask_core.webhooks import DiscordVerifier, webhook_json
 
 from . import __version__
 from .interactions import (
@@ -103,13 +102,7 @@ class DiscordModule(ModuleBase):
         if not self.verifier.valid(signature, timestamp, raw):
             log_audit_event("AUTH", None, None, "discord.webhook", "denied", reason="bad signature")
             raise errors.Unauthorized("The request signature does not verify.")
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise errors.BadRequest("The body is not valid JSON.") from None
-        if not isinstance(body, dict):
-            raise errors.BadRequest("The body must be a JSON object.")
-        return body, raw
+        return webhook_json(raw), raw
 
     @public
     async def interactions(self) -> Response:

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
-from flask_core.module import run_module
-from flask_core.settings import SettingsError, exit_on_settings_error
+from flask_core.module import serve_from_env
 
 from .module import QuotesModule, QuotesSettings
 
 
 def main() -> None:
-    try:
-        settings = QuotesSettings.from_env(os.environ)
-    except SettingsError as error:
-        exit_on_settings_error(error, "quotes")
-    run_module(QuotesModule(settings))
+    serve_from_env(QuotesSettings.from_env, QuotesModule, "quotes")
 
 
 if __name__ == "__main__":

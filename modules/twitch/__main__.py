@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-
-from flask_core.module import run_module
-from flask_core.settings import SettingsError, exit_on_settings_error
+from flask_core.module import serve_from_env
 
 from .module import TwitchModule, TwitchSettings
 
 
 def main() -> None:
-    try:
-        settings = TwitchSettings.from_env(os.environ)
-    except SettingsError as error:
-        exit_on_settings_error(error, "twitch")
-    run_module(TwitchModule(settings))
+    serve_from_env(TwitchSettings.from_env, TwitchModule, "twitch")
 
 
 if __name__ == "__main__":

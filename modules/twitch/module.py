@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,7 +18,7 @@ from flask_core.logging import correlation_id, get_logger, log_audit_event
 from flask_core.module import ModuleBase, ModuleSettings
 from flask_core.redis_client import create_redis
 from flask_core.settings import EnvReader
-from flask_core.webhooks import twitch_signature_valid, twitch_timestamp_fresh
+from flask_core.webhooks import twitch_signature_valid, twitch_timestamp_fresh, webhook_json
 
 from . import __version__
 from .eventsub import broadcaster_of, notification_event, revocation_event
@@ -89,7 +88,7 @@ class TwitchModule(ModuleBase):
         if not twitch_timestamp_fresh(timestamp):
             log_audit_event("AUTH", None, None, "twitch.webhook", "denied", reason="stale")
             raise errors.Forbidden("The EventSub message is too old or from the future.")
-        message = _json_object(body)
+        message = webhook_json(body)
         kind = request.headers.get("Twitch-Eventsub-Message-Type", "")
         if kind == "webhook_callback_verification":
             return _challenge(message)
@@ -119,16 +118,6 @@ class TwitchModule(ModuleBase):
         if not self.forwarder.offer(PendingEvent(channel_id, event, correlation_id())):
             await self.seen.forget(message_id)  # let Twitch's retry through later
             raise errors.ModuleUnavailable("The module is overloaded.", retry_after=5)
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
-    try:
-        message = json.loads(body)
-    except ValueError:
-        raise errors.BadRequest("The body is not valid JSON.") from None
-    if not isinstance(message, dict):
-        raise errors.BadRequest("The body must be a JSON object.")
-    return message
 
 
 def _challenge(message: dict[str, Any]) -> Response:

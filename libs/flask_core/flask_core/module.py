@@ -10,6 +10,7 @@ drains what is in flight and deregisters.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
 import socket
@@ -17,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 from quart import Quart, Response, request
 
@@ -27,11 +28,12 @@ from .auth import COMMUNITY_HEADER, check_guards, public
 from .datamodels import DeclaredCommand, Registration
 from .logging import configure_logging, get_logger
 from .router_client import RouterClient, RouterError
-from .settings import EnvReader
+from .settings import EnvReader, SettingsError, exit_on_settings_error
 from .tasks import BackgroundTasks
 from .tokens import JwksCache
 
 _log = get_logger("flask_core.module")
+SettingsT = TypeVar("SettingsT")
 
 
 class Lifecycle(StrEnum):
@@ -336,6 +338,19 @@ def run_module(module: ModuleBase) -> None:
     settings = module.settings
     configure_logging(settings.name, settings.version, settings.log_level, settings.log_format)
     asyncio.run(_serve(module))
+
+
+def serve_from_env(
+    read_settings: Callable[[Mapping[str, str]], SettingsT],
+    build: Callable[[SettingsT], ModuleBase],
+    program: str,
+) -> None:
+    """A module's ``main``: settings from the environment (a bad one stops start-up), then serve."""
+    try:
+        settings = read_settings(os.environ)
+    except SettingsError as error:
+        exit_on_settings_error(error, program)
+    run_module(build(settings))
 
 
 async def _serve(module: ModuleBase) -> None:

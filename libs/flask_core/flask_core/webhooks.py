@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import time
 from datetime import datetime
+from typing import Any
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
+
+from . import errors
 
 TWITCH_MAX_AGE_SECONDS = 600
 TWITCH_MAX_SKEW_SECONDS = 60
@@ -61,3 +65,14 @@ class DiscordVerifier:
         except (BadSignatureError, ValueError):
             return False
         return True
+
+
+def webhook_json(body: bytes) -> dict[str, Any]:
+    """A verified webhook body as the JSON object every platform sends (else a 400)."""
+    try:
+        message = json.loads(body)
+    except ValueError:
+        raise errors.BadRequest("The body is not valid JSON.") from None
+    if not isinstance(message, dict):
+        raise errors.BadRequest("The body must be a JSON object.")
+    return message
