@@ -129,6 +129,11 @@ class AuditRecord:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AuditRecord:
         moment = datetime.fromisoformat(str(data["timestamp"]).replace("Z", "+00:00"))
+        return cls.restored(data, moment)
+
+    @classmethod
+    def restored(cls, data: Mapping[str, Any], timestamp: datetime) -> AuditRecord:
+        """A record read back (spool line or stored row) with its own uid and moment."""
         return cls(
             category=data["category"],
             action=data["action"],
@@ -140,7 +145,7 @@ class AuditRecord:
             reason=data.get("reason"),
             correlation_id=data.get("correlation_id"),
             details=data.get("details"),
-            timestamp=moment,
+            timestamp=timestamp,
             uid=str(data["uid"]),
         )
 

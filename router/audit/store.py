@@ -84,21 +84,10 @@ class VerifyResult:
 
 
 def _record_of(row: asyncpg.Record) -> AuditRecord:
-    details = row["details"]
-    return AuditRecord(
-        category=row["category"],
-        action=row["action"],
-        result=row["result"],
-        module=row["module"],
-        version=row["version"],
-        community=row["community"],
-        user=row["user"],
-        reason=row["reason"],
-        correlation_id=row["correlation_id"],
-        details=json.loads(details) if details is not None else None,
-        timestamp=row["timestamp"],
-        uid=str(row["uid"]),
-    )
+    data = dict(row)
+    if data["details"] is not None:  # stored as JSON text
+        data["details"] = json.loads(data["details"])
+    return AuditRecord.restored(data, row["timestamp"])
 
 
 def public_row(row: asyncpg.Record) -> dict[str, Any]:
