@@ -18,7 +18,7 @@ import contextlib
 import enum
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -72,33 +72,27 @@ def backoff(step: int, settings: EventSettings) -> float:
     return float(min(settings.retry_max_seconds, settings.retry_base_seconds * 2 ** max(0, step)))
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveryContext:
+    """What every deliverer of a process shares (one per supervisor)."""
+
+    redis: aioredis.Redis
+    http: httpx.AsyncClient
+    directory: SubscriberDirectory
+    deadletters: DeadLetters
+    settings: EventSettings
+    sign: Signer | None = None
+    metrics: EventMetrics = field(default_factory=EventMetrics)
+    keyspace: Keyspace = DEFAULT_KEYSPACE
+
+
 class ModuleDeliverer:
     """Delivers every community stream of one module while holding that module's lease."""
 
-    def __init__(
-        self,
-        module_id: str,
-        *,
-        redis: aioredis.Redis,
-        http: httpx.AsyncClient,
-        directory: SubscriberDirectory,
-        deadletters: DeadLetters,
-        lease: Lease,
-        settings: EventSettings,
-        sign: Signer | None = None,
-        metrics: EventMetrics | None = None,
-        keyspace: Keyspace = DEFAULT_KEYSPACE,
-    ) -> None:
+    def __init__(self, module_id: str, context: DeliveryContext, lease: Lease) -> None:
         self.module_id = module_id
-        self._keys = keyspace
-        self._metrics = metrics or EventMetrics()
-        self._sign = sign
-        self._redis = redis
-        self._http = http
-        self._directory = directory
-        self._deadletters = deadletters
+        self._context = context
         self._lease = lease
-        self._settings = settings
         self._claimed: set[str] = set()
         self._unacked: dict[str, list[str]] = {}
         self._lost = asyncio.Event()
@@ -124,7 +118,7 @@ class ModuleDeliverer:
             await self._give_back()
 
     async def _keep_lease(self) -> None:
-        interval = self._settings.lease_ttl_seconds / 3
+        interval = self._context.settings.lease_ttl_seconds / 3
         try:
             while await self._lease.renew():
                 await self._pause(interval)
@@ -138,27 +132,29 @@ class ModuleDeliverer:
 
     async def _streams(self) -> dict[str, str]:
         """``{stream key: community}`` of every group this module has."""
-        members = await self._redis.smembers(self._keys.event_groups)
+        members = await self._context.redis.smembers(self._context.keyspace.event_groups)
         pairs = (split_group_member(member) for member in members)
         return {
-            self._keys.event_stream(c): c for module_id, c in pairs if module_id == self.module_id
+            self._context.keyspace.event_stream(c): c
+            for module_id, c in pairs
+            if module_id == self.module_id
         }
 
     async def _next_batch(self) -> list[Entry]:
         streams = await self._streams()
         if not streams:
-            await self._pause(self._settings.scan_interval_seconds)
+            await self._pause(self._context.settings.scan_interval_seconds)
             return []
         claimed = await self._claim_pending(streams)
         if claimed:
             return claimed
         try:
-            reply: Any = await self._redis.xreadgroup(
+            reply: Any = await self._context.redis.xreadgroup(
                 self.module_id,
                 self.consumer,
                 {key: ">" for key in streams},
                 count=_READ_COUNT,
-                block=self._settings.block_ms,
+                block=self._context.settings.block_ms,
             )
         except ResponseError as error:
             if "NOGROUP" not in str(error):
@@ -175,7 +171,7 @@ class ModuleDeliverer:
         """Give back a group that vanished with its stream (deleted by hand, or data loss)."""
         for key in streams:
             try:
-                await self._redis.xgroup_create(key, self.module_id, id="0", mkstream=True)
+                await self._context.redis.xgroup_create(key, self.module_id, id="0", mkstream=True)
             except ResponseError as error:
                 if "BUSYGROUP" not in str(error):
                     raise
@@ -196,7 +192,7 @@ class ModuleDeliverer:
         ids: list[bytes] = []
         start = "0-0"
         while True:
-            page: Any = await self._redis.xautoclaim(
+            page: Any = await self._context.redis.xautoclaim(
                 key, self.module_id, self.consumer, 0, start, count=_READ_COUNT, justid=True
             )
             ids.extend(page)
@@ -204,7 +200,7 @@ class ModuleDeliverer:
                 break
             millis, _, sequence = page[-1].decode().partition("-")
             start = f"{millis}-{int(sequence) + 1}"
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with self._context.redis.pipeline(transaction=False) as pipe:
             for entry_id in ids:
                 pipe.xrange(key, entry_id, entry_id)
             found: list[Any] = await pipe.execute() if ids else []
@@ -236,22 +232,24 @@ class ModuleDeliverer:
             if self._lost.is_set():
                 raise LeaseLost()
             outcome, error = await self._attempt(entry)
-            self._metrics.deliveries.labels(self.module_id, outcome.value).inc()
+            self._context.metrics.deliveries.labels(self.module_id, outcome.value).inc()
             if outcome is Outcome.DELIVERED:
                 await self._ack(entry)
                 return
             if outcome is Outcome.DOWN:
                 downs += 1
-                await self._pause(min(_DOWN_MAX_SECONDS, backoff(downs - 1, self._settings)))
+                await self._pause(
+                    min(_DOWN_MAX_SECONDS, backoff(downs - 1, self._context.settings))
+                )
                 continue
             failures += 1
-            if failures >= self._settings.max_attempts:
+            if failures >= self._context.settings.max_attempts:
                 await self._bury(entry, failures, error)
                 return
-            await self._pause(backoff(failures - 1, self._settings))
+            await self._pause(backoff(failures - 1, self._context.settings))
 
     async def _attempt(self, entry: Entry) -> tuple[Outcome, str]:
-        base_url = await self._directory.endpoint(self.module_id)
+        base_url = await self._context.directory.endpoint(self.module_id)
         if base_url is None:
             return Outcome.DOWN, "no healthy instance"
         assert entry.fields is not None
@@ -263,14 +261,16 @@ class ModuleDeliverer:
             "X-Event-ID": event_id,
             "X-Request-ID": event_id,
         }
-        if self._sign is not None:
-            headers["Authorization"] = f"Bearer {self._sign(self.module_id, entry.community)}"
+        if self._context.sign is not None:
+            headers["Authorization"] = (
+                f"Bearer {self._context.sign(self.module_id, entry.community)}"
+            )
         try:
-            response = await self._http.post(
+            response = await self._context.http.post(
                 f"{base_url.rstrip('/')}/events",
                 content=body,
                 headers=headers,
-                timeout=self._settings.delivery_timeout_seconds,
+                timeout=self._context.settings.delivery_timeout_seconds,
             )
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
             return Outcome.DOWN, f"unreachable: {type(exc).__name__}"
@@ -282,7 +282,7 @@ class ModuleDeliverer:
 
     async def _ack(self, entry: Entry) -> None:
         """Note ``entry`` as done; acks go to Redis once per batch (or before any wait)."""
-        self._unacked.setdefault(self._keys.event_stream(entry.community), []).append(
+        self._unacked.setdefault(self._context.keyspace.event_stream(entry.community), []).append(
             entry.entry_id
         )
 
@@ -290,7 +290,7 @@ class ModuleDeliverer:
         if not self._unacked:
             return
         unacked, self._unacked = self._unacked, {}
-        async with self._redis.pipeline(transaction=False) as pipe:
+        async with self._context.redis.pipeline(transaction=False) as pipe:
             for key, entry_ids in unacked.items():
                 pipe.xack(key, self.module_id, *entry_ids)
             await pipe.execute()
@@ -298,8 +298,8 @@ class ModuleDeliverer:
     async def _bury(self, entry: Entry, attempts: int, error: str) -> None:
         assert entry.fields is not None
         failure = {"module": self.module_id, "attempts": attempts, "error": error}
-        await self._deadletters.bury(entry.community, entry.entry_id, entry.fields, failure)
-        self._metrics.deliveries.labels(self.module_id, "dead").inc()
+        await self._context.deadletters.bury(entry.community, entry.entry_id, entry.fields, failure)
+        self._context.metrics.deliveries.labels(self.module_id, "dead").inc()
         _log.warning(
             "event dead-lettered for %s after %d attempts: %s",
             self.module_id,

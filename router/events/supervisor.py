@@ -15,7 +15,7 @@ from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.logging import get_logger
 
 from .deadletters import DeadLetters
-from .delivery import ModuleDeliverer, Signer
+from .delivery import DeliveryContext, ModuleDeliverer, Signer
 from .directory import SubscriberDirectory
 from .lease import Lease
 from .metrics import EventMetrics
@@ -44,14 +44,9 @@ class DeliverySupervisor:
         metrics: EventMetrics | None = None,
         keyspace: Keyspace = DEFAULT_KEYSPACE,
     ) -> None:
-        self._keys = keyspace
-        self._metrics = metrics
-        self._sign = sign
-        self._redis = redis
-        self._http = http
-        self._directory = directory
-        self._deadletters = deadletters
-        self._settings = settings
+        self._context = DeliveryContext(
+            redis, http, directory, deadletters, settings, sign, metrics or EventMetrics(), keyspace
+        )
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._running: dict[str, asyncio.Task[None]] = {}
 
@@ -64,7 +59,7 @@ class DeliverySupervisor:
                 _log.warning("delivery scan paused: Redis unreachable (%s)", type(exc).__name__)
             except RedisError as exc:
                 _log.error("delivery scan failed: %s", exc, extra={"event_type": "ERROR"})
-            await asyncio.sleep(self._settings.scan_interval_seconds)
+            await asyncio.sleep(self._context.settings.scan_interval_seconds)
 
     async def _scan(self) -> None:
         for module_id, task in list(self._running.items()):
@@ -72,14 +67,14 @@ class DeliverySupervisor:
                 del self._running[module_id]
                 if not task.cancelled() and task.exception() is not None:
                     _log.error("deliverer for %s failed", module_id, exc_info=task.exception())
-        members = await self._redis.smembers(self._keys.event_groups)
+        members = await self._context.redis.smembers(self._context.keyspace.event_groups)
         modules = {split_group_member(member)[0] for member in members}
         for module_id in sorted(modules - set(self._running)):
             lease = Lease(
-                self._redis,
-                self._keys.event_lease(module_id),
+                self._context.redis,
+                self._context.keyspace.event_lease(module_id),
                 self.holder,
-                int(self._settings.lease_ttl_seconds * 1000),
+                int(self._context.settings.lease_ttl_seconds * 1000),
             )
             if await lease.acquire():
                 deliverer = self._deliverer(module_id, lease)
@@ -88,18 +83,7 @@ class DeliverySupervisor:
                 )
 
     def _deliverer(self, module_id: str, lease: Lease) -> ModuleDeliverer:
-        return ModuleDeliverer(
-            module_id,
-            redis=self._redis,
-            http=self._http,
-            directory=self._directory,
-            deadletters=self._deadletters,
-            lease=lease,
-            settings=self._settings,
-            sign=self._sign,
-            metrics=self._metrics,
-            keyspace=self._keys,
-        )
+        return ModuleDeliverer(module_id, self._context, lease)
 
     @property
     def modules(self) -> list[str]:
