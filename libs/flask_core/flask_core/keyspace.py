@@ -10,16 +10,30 @@ cluster hash tag without changing callers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 ROUTER = "rh"
 
 
-@dataclass(frozen=True, slots=True)
 class Keyspace:
-    """Names for one hub's keys and channels (``namespace`` None: the contract's names)."""
+    """Names for one hub's keys and channels (``namespace`` None: the contract's names).
 
-    namespace: str | None = None
+    Fixed names are plain attributes, built once; names with a variable part are methods.
+    """
+
+    def __init__(self, namespace: str | None = None) -> None:
+        self.namespace = namespace
+        # Channels (the contract's names).
+        self.breaker_channel = self.channel("system", "breaker")
+        self.registry_channel = self.channel("registry", "changed")
+        self.keys_invalidate_channel = self.channel("keys", "invalidate")
+        # Router keys.
+        self.event_groups = self.router("events", "groups")  # every "module|community" group
+        self.registry_version = self.router("registry", "version")
+        self.registry_leases = self.router("registry", "leases")
+        self.registry_health = self.router("registry", "health")
+        self.registry_reap_lock = self.router("registry", "reap", "lock")
+        # What the breaker store and the rate limiter put before a breaker's or quota's name.
+        self.breaker_prefix = self.router("breaker") + ":"
+        self.ratelimit_prefix = self.router("ratelimit") + ":"
 
     def key(self, *parts: str) -> str:
         """A key: ``[ns:]part:part…``."""
@@ -40,18 +54,6 @@ class Keyspace:
     def response_channel(self, community: str, platform: str) -> str:
         return self.channel("responses", community, platform)
 
-    @property
-    def breaker_channel(self) -> str:
-        return self.channel("system", "breaker")
-
-    @property
-    def registry_channel(self) -> str:
-        return self.channel("registry", "changed")
-
-    @property
-    def keys_invalidate_channel(self) -> str:
-        return self.channel("keys", "invalidate")
-
     # Router keys, all under ``rh:``.
 
     def router(self, *parts: str) -> str:
@@ -67,45 +69,14 @@ class Keyspace:
     def event_dead(self, community: str) -> str:
         return self.router("events", "dead", community)
 
-    @property
-    def event_groups(self) -> str:
-        """Set of ``module|community``: every consumer group that exists."""
-        return self.router("events", "groups")
-
     def event_lease(self, module_id: str) -> str:
         return self.router("events", "lease", module_id)
-
-    @property
-    def registry_version(self) -> str:
-        return self.router("registry", "version")
-
-    @property
-    def registry_leases(self) -> str:
-        return self.router("registry", "leases")
-
-    @property
-    def registry_health(self) -> str:
-        return self.router("registry", "health")
 
     def registry_health_lock(self, instance: str) -> str:
         return self.router("registry", "health", "lock", instance)
 
     def registry_health_failures(self, instance: str) -> str:
         return self.router("registry", "health", "failures", instance)
-
-    @property
-    def registry_reap_lock(self) -> str:
-        return self.router("registry", "reap", "lock")
-
-    @property
-    def breaker_prefix(self) -> str:
-        """What the breaker store puts before a breaker's name."""
-        return self.router("breaker") + ":"
-
-    @property
-    def ratelimit_prefix(self) -> str:
-        """What the rate limiter puts before a quota's name."""
-        return self.router("ratelimit") + ":"
 
     # Module keys.
 
