@@ -13,11 +13,13 @@ from hypercorn.run import run
 
 from flask_core.embedded import EmbeddedPostgres, EmbeddedRedis
 from flask_core.logging import configure_logging, get_logger
+from flask_core.serving import SlowClientLimits, apply_limits
 
 from . import __version__
 from .settings import RouterSettings
 
 _log = get_logger("router.server")
+ROUTER_LIMITS = SlowClientLimits(header_seconds=75.0, read_timeout_seconds=150)
 
 
 def resolve_stores(settings: RouterSettings, stack: ExitStack) -> RouterSettings:
@@ -43,7 +45,9 @@ def hypercorn_config(settings: RouterSettings) -> Config:
     # workers=0 serves in this process; more start that many worker processes.
     config.workers = 0 if settings.workers == 1 else settings.workers
     config.graceful_timeout = 10
-    config.keep_alive_timeout = 75
+    # keep-alive (also the deadline for a request's headers) outlives a load balancer's usual
+    # 60 s idle timeout; the body deadline and header-size cap are flask_core's (SPEC §2).
+    apply_limits(config, ROUTER_LIMITS)
     config.accesslog = None  # every request already leaves an AAA line
     config.errorlog = logging.getLogger("hypercorn.error")
     return config

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import errors, jsonio
 from .logging import bind, correlation_id, get_logger
+from .serving import apply_body_timeout
 from .timestamps import now_rfc3339
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -131,6 +132,7 @@ def observe_errors(app: Quart, observer: ErrorObserver) -> None:
 def install_request_plumbing(app: Quart) -> None:
     """Wire request ids, the body limit, problem+json errors and AAA request lines."""
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    apply_body_timeout(app)
 
     @app.before_request
     async def _start_request() -> None:

@@ -114,6 +114,15 @@ class MethodNotAllowed(ClientError):
     default_detail = "The method is not allowed for this resource."
 
 
+class RequestTimeout(ClientError):
+    """The body did not arrive within the read timeout (a slow client, SPEC §2)."""
+
+    status_code = 408
+    code = "request_timeout"
+    title = "Request Timeout"
+    default_detail = "The request body did not arrive in time."
+
+
 class Conflict(ClientError):
     status_code = 409
     code = "conflict"
@@ -193,6 +202,7 @@ BY_STATUS: dict[int, type[HTTPError]] = {
         Forbidden,
         NotFound,
         MethodNotAllowed,
+        RequestTimeout,
         Conflict,
         PayloadTooLarge,
         UnsupportedMediaType,
