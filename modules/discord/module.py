@@ -76,7 +76,7 @@ class DiscordModule(ModuleBase):
     def __init__(self, settings: DiscordSettings) -> None:
         super().__init__(settings.module)
         self.discord = settings
-        self.verifier = DiscordVerifier(settings.public_key)
+        self.signatures = DiscordVerifier(settings.public_key)
         self.forwarder = EventForwarder(self.router, "discord")
         self.app.add_url_rule(
             "/webhooks/discord/interactions",
@@ -99,7 +99,7 @@ class DiscordModule(ModuleBase):
         raw = await raw_body()
         signature = request.headers.get("X-Signature-Ed25519", "")
         timestamp = request.headers.get("X-Signature-Timestamp", "")
-        if not self.verifier.valid(signature, timestamp, raw):
+        if not self.signatures.valid(signature, timestamp, raw):
             log_audit_event("AUTH", None, None, "discord.webhook", "denied", reason="bad signature")
             raise errors.Unauthorized("The request signature does not verify.")
         return webhook_json(raw), raw

@@ -42,8 +42,8 @@ _log = get_logger("router.events.delivery")
 _READ_COUNT = 64
 _DOWN_MAX_SECONDS = 5.0  # how long a module that came back may wait for its backlog to resume
 
-# sign(module_id, community) -> a router token the module can verify against the JWKS
-Signer = Callable[[str, str], str]
+# sign(module_id, community, body) -> a router token for that body the module can verify
+Signer = Callable[[str, str, bytes], str]
 
 
 class Outcome(enum.Enum):
@@ -262,9 +262,8 @@ class ModuleDeliverer:
             "X-Request-ID": event_id,
         }
         if self._context.sign is not None:
-            headers["Authorization"] = (
-                f"Bearer {self._context.sign(self.module_id, entry.community)}"
-            )
+            token = self._context.sign(self.module_id, entry.community, body)
+            headers["Authorization"] = f"Bearer {token}"
         try:
             response = await self._context.http.post(
                 f"{base_url.rstrip('/')}/events",

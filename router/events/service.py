@@ -33,11 +33,16 @@ if TYPE_CHECKING:
 
 
 def token_signer(signing_key: SigningKey) -> Signer:
-    """The token a durable push carries: audience the module, ``action_id`` "events"."""
+    """The token a durable push carries: audience the module, ``action_id`` "events", bound
+    to the exact bytes pushed."""
 
-    def sign(module_id: str, community: str) -> str:
+    def sign(module_id: str, community: str, body: bytes) -> str:
         return signing_key.issue(
-            audience=module_id, subject="router", community_id=community, action_id=EVENTS_CLAIM
+            audience=module_id,
+            subject="router",
+            community_id=community,
+            action_id=EVENTS_CLAIM,
+            body=body,
         )
 
     return sign

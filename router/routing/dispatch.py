@@ -61,8 +61,10 @@ class Dispatcher:
             "context": context,
             "params": params,
         }
-        headers = self._headers(route, community_id, user_id, correlation_id)
-        result = await self._call(route, instance, probe, body, headers)
+        # The token is bound to these exact bytes (body_sha256), so encode once and send them.
+        content = dumps(body).encode()
+        headers = self._headers(route, community_id, user_id, correlation_id, content)
+        result = await self._call(route, instance, probe, content, headers)
         return {
             "success": True,
             "action_id": action_id,
@@ -92,7 +94,12 @@ class Dispatcher:
         )
 
     def _headers(
-        self, route: ActionRoute, community_id: str, user_id: str, correlation_id: str
+        self,
+        route: ActionRoute,
+        community_id: str,
+        user_id: str,
+        correlation_id: str,
+        content: bytes,
     ) -> dict[str, str]:
         token = self._signing_key.issue(
             audience=route.module_id,
@@ -100,6 +107,7 @@ class Dispatcher:
             community_id=community_id,
             action_id=route.action_id,
             ttl_seconds=max(30, math.ceil(route.timeout_ms / 1000) + 5),
+            body=content,
         )
         return {
             COMMUNITY_HEADER: community_id,
@@ -113,7 +121,7 @@ class Dispatcher:
         route: ActionRoute,
         instance: InstanceView,
         probe: bool,
-        body: dict[str, Any],
+        content: bytes,
         headers: dict[str, str],
     ) -> Any:
         name = instance.breaker_name
@@ -121,7 +129,7 @@ class Dispatcher:
             with self.balancer.track(name):
                 response = await self._http.post(
                     f"{instance.base_url}{route.path}",
-                    content=dumps(body).encode(),
+                    content=content,
                     headers=headers,
                     timeout=route.timeout_ms / 1000,
                 )

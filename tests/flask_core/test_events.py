@@ -25,7 +25,7 @@ from flask_core.events import (
     response_pattern,
 )
 from flask_core.redis_client import create_redis
-from flask_core.tokens import JwksCache, SigningKey
+from flask_core.tokens import JwksCache, RouterTokenVerifier, SigningKey, UsedTokenIds
 from tests.support.servers import serve_app
 from tests.support.waiting import eventually, wait_until
 
@@ -110,9 +110,9 @@ async def test_the_push_receiver_takes_only_the_routers_events_for_this_module()
             raise RuntimeError("the module could not store it")
         handled.append(envelope)
 
-    def token(audience: str = "archive", claim: str = EVENTS_CLAIM) -> str:
+    def token(body: bytes, audience: str = "archive", claim: str = EVENTS_CLAIM) -> str:
         return signing_key.issue(
-            audience=audience, subject="router", community_id="c1", action_id=claim
+            audience=audience, subject="router", community_id="c1", action_id=claim, body=body
         )
 
     envelope = {"event_id": "e1", "community_id": "c1", "payload": {}}
@@ -120,20 +120,34 @@ async def test_the_push_receiver_takes_only_the_routers_events_for_this_module()
         module = Quart("archive")
         install_request_plumbing(module)
         cache = JwksCache(http, f"{router_url}/.well-known/jwks.json")
-        mount_event_receiver(module, cache, "archive", handle)
+        mount_event_receiver(
+            module, RouterTokenVerifier(cache, "archive", UsedTokenIds(None)), handle
+        )
         client = module.test_client()
 
-        async def push(body: dict[str, Any], bearer: str | None, community: str = "c1") -> int:
-            headers = {"X-Community-ID": community}
+        async def push(
+            body: dict[str, Any],
+            bearer: str | None = "",
+            community: str = "c1",
+            **claims: str,
+        ) -> int:
+            content = json.dumps(body).encode()
+            headers = {"X-Community-ID": community, "Content-Type": "application/json"}
             if bearer is not None:
-                headers["Authorization"] = f"Bearer {bearer}"
-            return (await client.post("/events", json=body, headers=headers)).status_code
+                headers["Authorization"] = f"Bearer {bearer or token(content, **claims)}"
+            return (await client.post("/events", data=content, headers=headers)).status_code
 
-        assert await push(envelope, token()) == 204
+        assert await push(envelope) == 204
         assert await push(envelope, None) == 401
-        assert await push(envelope, token(audience="other")) == 401
-        assert await push(envelope, token(claim="quote.random")) == 401
-        assert await push(envelope, token(), community="c2") == 401
-        assert await push({**envelope, "community_id": "c2"}, token()) == 400
-        assert await push({**envelope, "payload": {"explode": True}}, token()) == 500
-    assert handled == [envelope]
+        assert await push(envelope, audience="other") == 401
+        assert await push(envelope, claim="quote.random") == 401
+        assert await push(envelope, community="c2") == 401
+        assert await push({**envelope, "community_id": "c2"}) == 400
+        assert await push({**envelope, "payload": {"explode": True}}) == 500
+        # Bound to its body and single-use: a captured push cannot carry another event, nor
+        # be played again.
+        captured = token(json.dumps(envelope).encode())
+        assert await push({**envelope, "event_id": "e2"}, captured) == 401
+        assert await push(envelope, captured) == 204
+        assert await push(envelope, captured) == 401
+    assert handled == [envelope, envelope]

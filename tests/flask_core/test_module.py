@@ -156,7 +156,9 @@ async def test_draining_refuses_new_work_finishes_calls_in_flight_then_deregiste
     signing = router.app.extensions["router"].signing_key
 
     def bearer(action: str) -> dict[str, str]:
-        token = signing.issue(audience="echo", subject="x:1", community_id="c", action_id=action)
+        token = signing.issue(
+            audience="echo", subject="x:1", community_id="c", action_id=action, body=b"{}"
+        )
         return {"Authorization": f"Bearer {token}", "X-Community-ID": "c"}
 
     async with serve_app(module.app, module.settings.port) as url, httpx.AsyncClient() as http:

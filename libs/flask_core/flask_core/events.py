@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -25,13 +24,13 @@ import redis.asyncio as aioredis
 from quart import Quart, Response, request
 from redis.exceptions import RedisError
 
-from . import errors
-from .api import create_response, read_json
+from . import errors, jsonio
+from .api import create_response, raw_body
 from .auth import COMMUNITY_HEADER, public
 from .keyspace import DEFAULT_KEYSPACE, Keyspace
 from .logging import get_logger
 from .redis_client import reply_text
-from .tokens import JwksCache
+from .tokens import PresentedCall, RouterTokenVerifier
 
 _log = get_logger("flask_core.events")
 
@@ -159,8 +158,8 @@ class EventSubscriber:
     def _take(self, raw: dict[str, Any]) -> None:
         channel = raw["channel"]
         try:
-            data = json.loads(raw["data"])
-        except (ValueError, TypeError):
+            data = jsonio.loads(raw["data"])
+        except (jsonio.InvalidJSON, TypeError):
             self.undecodable += 1
             return
         text = reply_text(channel)
@@ -172,33 +171,35 @@ EVENTS_CLAIM = "events"  # the action_id claim the router puts in tokens of even
 EventHandler = Callable[[dict[str, Any]], Awaitable[None]]
 
 
-async def verified_push(jwks: JwksCache, module_id: str) -> dict[str, Any]:
-    """The envelope of the router's push in the current request, once its token checks out."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise errors.Unauthorized("A router token is required.")
-    claims = await jwks.verify(token, audience=module_id)
-    community = claims.get("community_id")
-    if (
-        claims.get("action_id") != EVENTS_CLAIM
-        or request.headers.get(COMMUNITY_HEADER) != community
-    ):
-        raise errors.Unauthorized("The router token is for another call.")
-    envelope = await read_json()
-    if not isinstance(envelope, dict) or envelope.get("community_id") != community:
+async def verified_push(verifier: RouterTokenVerifier) -> dict[str, Any]:
+    """The envelope of the router's push in the current request, once its token checks out:
+    bound to this body and community, for event pushes, and never seen before."""
+    body = await raw_body()
+    claims = await verifier.verify(
+        PresentedCall(
+            authorization=request.headers.get("Authorization", ""),
+            community_header=request.headers.get(COMMUNITY_HEADER),
+            body=body,
+        ),
+        action_id=EVENTS_CLAIM,
+    )
+    envelope = jsonio.loads(body)
+    if not isinstance(envelope, dict) or envelope.get("community_id") != claims["community_id"]:
         raise errors.BadRequest("The body must be an event envelope of the token's community.")
     return envelope
 
 
-def mount_event_receiver(
-    app: Quart, jwks: JwksCache, module_id: str, handler: EventHandler
-) -> None:
-    """Serve ``POST /events`` for durable delivery: verify, handle, then 204 (acknowledged)."""
+def mount_event_receiver(app: Quart, verifier: RouterTokenVerifier, handler: EventHandler) -> None:
+    """Serve ``POST /events`` for durable delivery: verify, handle, then 204 (acknowledged).
+
+    ``verifier`` is the module's (``ModuleBase.verifier``): its audience is the module id and
+    its token-id memory is the one its action calls use.
+    """
 
     # Public to the API-key guard: the router's token is checked instead.
     @app.post(EVENTS_PATH)
     @public
     async def receive_event() -> Response:
         """Take one event pushed by the router."""
-        await handler(await verified_push(jwks, module_id))
+        await handler(await verified_push(verifier))
         return create_response(None, status=204)

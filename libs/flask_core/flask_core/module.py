@@ -20,17 +20,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
+import redis.asyncio as aioredis
 from quart import Quart, Response, request
 
-from . import errors
-from .api import create_response, install_request_plumbing, read_json
+from . import errors, jsonio
+from .api import JSON, create_response, install_request_plumbing, raw_body
 from .auth import COMMUNITY_HEADER, check_guards, public
 from .datamodels import DeclaredCommand, Registration
 from .logging import configure_logging, get_logger
+from .redis_client import create_redis
 from .router_client import RouterClient, RouterError
+from .serving import hypercorn_config
 from .settings import EnvReader, SettingsError, exit_on_settings_error
 from .tasks import BackgroundTasks
-from .tokens import JwksCache
+from .tokens import JwksCache, PresentedCall, RouterTokenVerifier, UsedTokenIds
 
 _log = get_logger("flask_core.module")
 SettingsT = TypeVar("SettingsT")
@@ -60,6 +63,13 @@ class ModuleSettings:
     log_level: str = "INFO"
     log_format: str = "json"
     drain_seconds: float = 10.0
+    redis_url: str | None = None
+    namespace: str | None = None
+
+    @property
+    def key_prefix(self) -> str:
+        """The ``{ns}:`` prefix of every Redis key of this hub (empty without a namespace)."""
+        return f"{self.namespace}:" if self.namespace else ""
 
     @classmethod
     def from_env(
@@ -80,6 +90,8 @@ class ModuleSettings:
             instance_id=env.optional("MODULE_INSTANCE_ID"),
             log_level=env.log_level(),
             log_format=env.log_format(),
+            redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
+            namespace=env.optional("HUB_NAMESPACE"),
         )
 
 
@@ -98,8 +110,12 @@ class ActionCall:
 ActionHandler = Callable[[ActionCall], Awaitable[Any]]
 
 
-def _object(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+def _object(body: dict[str, Any], member: str) -> dict[str, Any]:
+    """``body[member]`` when it is an object (absent = empty); 400 naming it otherwise."""
+    value = body.get(member, {})
+    if not isinstance(value, dict):
+        raise errors.ValidationError({member: ["must be an object"]})
+    return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +146,10 @@ class ModuleBase:
         self.subscriptions = subscriptions
         self.router = router or RouterClient(settings.router_url, settings.router_api_key)
         self.jwks = JwksCache(self.router.http, self.router.jwks_url)
+        # Shared by every instance through Redis once ``start`` opened it (SPEC §5).
+        self.used_tokens = UsedTokenIds(None, prefix=settings.key_prefix)
+        self.verifier = RouterTokenVerifier(self.jwks, settings.name, self.used_tokens)
+        self.redis: aioredis.Redis | None = None
         self.instance_id = settings.instance_id or f"{socket.gethostname()}-{settings.port}"
         self.tasks = BackgroundTasks()
         self.heartbeat_interval = 10.0
@@ -189,6 +209,10 @@ class ModuleBase:
         """Extra members of ``/health`` (e.g. dependencies)."""
         return {}
 
+    def health_problems(self) -> list[str]:
+        """Why a running module cannot do all its work; any makes ``/health`` say degraded."""
+        return []
+
     # -- HTTP -----------------------------------------------------------------------------
 
     def _build_app(self) -> Quart:
@@ -216,8 +240,10 @@ class ModuleBase:
     async def _health(self) -> Response:
         """Liveness of the module, with its lifecycle state."""
         serving = self.state in (Lifecycle.READY, Lifecycle.RUNNING)
+        problems = self.health_problems() if serving else []
+        status = ("degraded" if problems else "healthy") if serving else str(self.state)
         body = {
-            "status": "healthy" if serving else str(self.state),
+            "status": status,
             "module": self.settings.name,
             "version": self.settings.version,
             "uptime_seconds": round(time.monotonic() - self._started_at, 3),
@@ -226,6 +252,8 @@ class ModuleBase:
             "in_flight": self._in_flight,
             **(await self.health_details()),
         }
+        if problems:
+            body["problems"] = problems
         return create_response(body, status=200 if serving else 503)
 
     async def _serve_action(self, action_id: str) -> Response:
@@ -244,27 +272,32 @@ class ModuleBase:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
-        return create_response(result)
+        try:
+            return Response(jsonio.dumpb(result), status=200, content_type=JSON)
+        except jsonio.UnserializableJSON:
+            _log.error("action %s answered a value with no JSON form", action_id)
+            raise errors.InternalError() from None
 
     async def _verified_call(self, action_id: str) -> ActionCall:
-        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise errors.Unauthorized("A router token is required.")
-        claims = await self.jwks.verify(token, audience=self.settings.name)
-        community = claims.get("community_id")
-        if claims.get("action_id") != action_id or not isinstance(community, str):
-            raise errors.Unauthorized("The router token is for another call.")
-        if request.headers.get(COMMUNITY_HEADER, community) != community:
-            raise errors.Unauthorized("The router token is for another community.")
-        body = await read_json(required=False) or {}
+        """The call, once the token is bound to this action, community, body and first use."""
+        body_bytes = await raw_body()
+        claims = await self.verifier.verify(
+            PresentedCall(
+                authorization=request.headers.get("Authorization", ""),
+                community_header=request.headers.get(COMMUNITY_HEADER),
+                body=body_bytes,
+            ),
+            action_id=action_id,
+        )
+        body = jsonio.loads(body_bytes) if body_bytes.strip() else {}
         if not isinstance(body, dict):
-            raise errors.BadRequest("The body must be an object.")
+            raise errors.ValidationError({"body": ["must be a JSON object"]})
         return ActionCall(
             action_id=action_id,
-            community_id=community,
+            community_id=claims["community_id"],
             user_id=str(claims["sub"]),
-            context=_object(body.get("context")),
-            params=_object(body.get("params")),
+            context=_object(body, "context"),
+            params=_object(body, "params"),
             claims=claims,
         )
 
@@ -272,6 +305,9 @@ class ModuleBase:
 
     async def start(self) -> None:
         self.state = Lifecycle.INITIALIZING
+        if self.settings.redis_url and self.redis is None:
+            self.redis = create_redis(self.settings.redis_url)
+            self.used_tokens.use_redis(self.redis)
         await self.initialize()
         self.state = Lifecycle.READY
         self.tasks.spawn(f"{self.settings.name}.registration", self._stay_registered())
@@ -330,6 +366,8 @@ class ModuleBase:
         await self.drain()
         await self.release()
         await self.router.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
         self.state = Lifecycle.STOPPED
 
 
@@ -355,11 +393,8 @@ def serve_from_env(
 
 async def _serve(module: ModuleBase) -> None:
     from hypercorn.asyncio import serve
-    from hypercorn.config import Config
 
-    config = Config()
-    config.bind = [f"{module.settings.host}:{module.settings.port}"]
-    config.accesslog = None
+    config = hypercorn_config(f"{module.settings.host}:{module.settings.port}")
     config.graceful_timeout = module.settings.drain_seconds
     stop = asyncio.Event()
 

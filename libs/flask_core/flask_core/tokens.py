@@ -8,11 +8,13 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import hmac
 import json
 import os
 import tempfile
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +22,19 @@ from typing import Any
 
 import httpx
 import jwt
+import redis.asyncio as aioredis
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from redis.exceptions import RedisError
 
 from .errors import Unauthorized
+from .logging import get_logger
 
 ISSUER = "router"
 ALGORITHM = "EdDSA"
 MAX_TOKEN_SECONDS = 60
+
+_log = get_logger("flask_core.tokens")
 
 
 def _b64url(data: bytes) -> str:
@@ -36,6 +43,11 @@ def _b64url(data: bytes) -> str:
 
 def _b64url_decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def body_digest(body: bytes) -> str:
+    """The ``body_sha256`` claim of ``body``: base64url (unpadded) SHA-256 of the exact bytes."""
+    return _b64url(hashlib.sha256(body).digest())
 
 
 def _raw_public(public: Ed25519PublicKey) -> bytes:
@@ -72,8 +84,13 @@ class SigningKey:
         community_id: str,
         action_id: str,
         ttl_seconds: int = 30,
+        body: bytes = b"",
     ) -> str:
-        """Sign a token for one call of ``action_id`` in ``audience`` (a module id)."""
+        """Sign a single-use token for one call of ``action_id`` in ``audience`` (a module id).
+
+        The token is bound to ``body``, the exact bytes the call sends (``body_sha256``), and
+        carries a fresh ``jti`` the module remembers until ``exp`` so it cannot be replayed.
+        """
         now = int(time.time())
         claims = {
             "iss": ISSUER,
@@ -82,8 +99,9 @@ class SigningKey:
             "community_id": community_id,
             "action_id": action_id,
             "iat": now,
-            "exp": now + min(ttl_seconds, MAX_TOKEN_SECONDS),
+            "exp": now + max(1, min(ttl_seconds, MAX_TOKEN_SECONDS)),
             "jti": uuid.uuid4().hex,
+            "body_sha256": body_digest(body),
         }
         return jwt.encode(claims, self.private, algorithm=ALGORITHM, headers={"kid": self.kid})
 
@@ -153,7 +171,7 @@ def verify_router_token(token: str, jwks: Mapping[str, Any], *, audience: str) -
             algorithms=[ALGORITHM],
             audience=audience,
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "iss", "aud", "sub", "jti"]},
+            options={"require": ["exp", "iat", "iss", "aud", "sub", "jti", "body_sha256"]},
         )
     except jwt.PyJWTError as exc:
         raise InvalidRouterToken(f"The router token is invalid: {type(exc).__name__}.") from exc
@@ -194,3 +212,94 @@ class JwksCache:
 
     async def verify(self, token: str, *, audience: str) -> dict[str, Any]:
         return verify_router_token(token, await self.keys_for(token), audience=audience)
+
+
+class UsedTokenIds:
+    """The ``jti`` of every token a module accepted, remembered until the token expires.
+
+    Shared by all instances of a module through Redis (``SET {prefix}jti:{aud}:{jti} 1 NX
+    EXAT exp``: the first instance to record a jti wins, every later use is a replay). The
+    in-process memory is checked first and always kept, so a replay to the same instance is
+    refused even while Redis is down; it holds at most ``capacity`` ids (the oldest go first,
+    which are also the first to expire: tokens live at most 60 s).
+    """
+
+    def __init__(
+        self, redis: aioredis.Redis | None, *, prefix: str = "", capacity: int = 100_000
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._capacity = capacity
+        self._local: OrderedDict[str, int] = OrderedDict()
+        self._redis_failed = False
+
+    def use_redis(self, redis: aioredis.Redis | None) -> None:
+        self._redis = redis
+
+    async def first_use(self, audience: str, jti: str, expires_at: int) -> bool:
+        """Record ``jti`` until ``expires_at``; False when it was accepted before."""
+        key = f"{self._prefix}jti:{audience}:{jti}"
+        if not self._remember_locally(key, expires_at):
+            return False
+        if self._redis is None:
+            return True
+        try:
+            first = await self._redis.set(key, 1, nx=True, exat=expires_at)
+        except (RedisError, OSError) as error:
+            if not self._redis_failed:  # say it once per outage, not once per call
+                _log.warning("token ids kept in process only: %r", error)
+            self._redis_failed = True
+            return True
+        self._redis_failed = False
+        return bool(first)
+
+    def _remember_locally(self, key: str, expires_at: int) -> bool:
+        now = time.time()
+        known = self._local.get(key)
+        if known is not None and known >= now:
+            return False
+        self._local[key] = expires_at
+        while self._local and (
+            len(self._local) > self._capacity or next(iter(self._local.values())) < now
+        ):
+            self._local.popitem(last=False)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class PresentedCall:
+    """What a router call presents: its bearer header, community header and body bytes."""
+
+    authorization: str
+    community_header: str | None
+    body: bytes
+
+
+class RouterTokenVerifier:
+    """Check that a router token authorises exactly this call, once (SPEC §5)."""
+
+    def __init__(self, jwks: JwksCache, audience: str, used: UsedTokenIds) -> None:
+        self.jwks = jwks
+        self.audience = audience
+        self.used = used
+
+    async def verify(self, call: PresentedCall, *, action_id: str) -> dict[str, Any]:
+        """The token's claims; InvalidRouterToken (401) unless every binding holds."""
+        scheme, _, token = call.authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise InvalidRouterToken("A router token is required.")
+        claims = await self.jwks.verify(token.strip(), audience=self.audience)
+        community = claims.get("community_id")
+        if claims.get("action_id") != action_id or not isinstance(community, str):
+            raise InvalidRouterToken("The router token is for another call.")
+        if call.community_header != community:
+            raise InvalidRouterToken("The router token is for another community.")
+        digest = claims.get("body_sha256")
+        if not isinstance(digest, str) or not hmac.compare_digest(digest, body_digest(call.body)):
+            raise InvalidRouterToken("The router token is for another body.")
+        jti, expires_at = claims.get("jti"), claims.get("exp")
+        if not isinstance(jti, str) or not jti or len(jti) > 128 or not isinstance(expires_at, int):
+            raise InvalidRouterToken("The router token has no usable id.")
+        if not await self.used.first_use(self.audience, jti, expires_at):
+            raise InvalidRouterToken("The router token was already used.")
+        return claims
