@@ -3,7 +3,8 @@
 A webhook answers the platform at once; the forwarder then resolves the channel's community
 (cached) and posts the event, retrying with back-off while the router is down or overloaded.
 The queue is bounded: when full, ``offer`` refuses and the webhook answers 503 so the platform
-retries later instead of the event being dropped silently.
+retries later instead of the event being dropped silently. An event the router can never take
+is set aside (logged, kept in a bounded list shown by ``/health``), never retried forever.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from . import jsonio
 from .logging import bound_context, get_logger
+from .module import ModuleBase, ModuleSettings
 from .recent import RecentIds
 from .router_client import RouterClient, RouterError
 from .tasks import BackgroundTasks
@@ -55,19 +59,67 @@ class CommunityCache:
         return community
 
 
-class EventForwarder:
-    """Deliver queued events to the router in order, retrying until it accepts them."""
+@dataclass(frozen=True, slots=True)
+class SetAside:
+    """An event the router will never take as it is, kept for an operator to look at."""
 
-    def __init__(self, router: RouterClient, platform: str, *, capacity: int = 10_000) -> None:
+    event: dict[str, Any]
+    channel_id: str
+    reason: str
+    at: float = field(default_factory=time.time)
+
+    def summary(self) -> dict[str, Any]:
+        """What ``/health`` shows: no payload (it may hold user text), just enough to find it."""
+        return {
+            "event_id": _printable(self.event.get("event_id")),
+            "type": _printable(self.event.get("type")),
+            "channel_id": self.channel_id,
+            "reason": self.reason,
+            "at": round(self.at, 3),
+        }
+
+
+def _printable(value: Any) -> str | None:
+    return value[:128].encode("utf-8", "replace").decode() if isinstance(value, str) else None
+
+
+class EventForwarder:
+    """Deliver queued events to the router in order, retrying until it accepts them.
+
+    No single event can stop forwarding: one that has no strict JSON form or that the router
+    refuses for good (a 4xx other than 408/429) is logged and set aside in ``dead`` (the last
+    ``dead_capacity`` of them; ``set_aside`` counts all), and the loop goes on. The loop runs
+    under a supervisor that restarts it (logged) should it crash anyway; ``running`` tells
+    ``/health`` whether it is alive.
+    """
+
+    def __init__(
+        self,
+        router: RouterClient,
+        platform: str,
+        *,
+        capacity: int = 10_000,
+        dead_capacity: int = 100,
+        restart_delay: float = 0.1,
+    ) -> None:
         self.router = router
         self.communities = CommunityCache(router, platform)
         self.queue: asyncio.Queue[PendingEvent] = asyncio.Queue(maxsize=capacity)
         self.forwarded = 0
         self.unroutable = 0
+        self.set_aside = 0
+        self.restarts = 0
+        self.dead: deque[SetAside] = deque(maxlen=dead_capacity)
+        self._restart_delay = restart_delay
+        self._supervisor: asyncio.Task[None] | None = None
         self._tasks = BackgroundTasks()
 
     def start(self) -> None:
-        self._tasks.spawn("forwarder", self._run())
+        self._supervisor = self._tasks.spawn("forwarder", self._supervise())
+
+    @property
+    def running(self) -> bool:
+        return self._supervisor is not None and not self._supervisor.done()
 
     def offer(self, pending: PendingEvent) -> bool:
         """Queue an event; False when the queue is full (the caller answers 503)."""
@@ -77,6 +129,18 @@ class EventForwarder:
             return False
         return True
 
+    def health(self) -> dict[str, Any]:
+        """The forwarder's part of ``/health``."""
+        return {
+            "running": self.running,
+            "queued": self.queue.qsize(),
+            "forwarded": self.forwarded,
+            "unroutable": self.unroutable,
+            "set_aside": self.set_aside,
+            "restarts": self.restarts,
+            "dead": [entry.summary() for entry in self.dead],
+        }
+
     async def close(self, drain_seconds: float = 5.0) -> None:
         """Give queued events a bounded time to reach the router, then stop."""
         try:
@@ -85,24 +149,64 @@ class EventForwarder:
             _log.error("%d events not forwarded at shutdown", self.queue.qsize())
         await self._tasks.close()
 
+    async def _supervise(self) -> None:
+        delay = self._restart_delay
+        while True:
+            try:
+                await self._run()
+            except Exception as error:  # the loop must outlive any bug: restart it
+                self.restarts += 1
+                _log.error(
+                    "event forwarder crashed; restarting in %.1f s",
+                    delay,
+                    exc_info=error,
+                    extra={"event_type": "ERROR"},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
     async def _run(self) -> None:
         while True:
             pending = await self.queue.get()
-            with bound_context(correlation_id=pending.correlation_id):
-                await self._deliver(pending)
-            self.queue.task_done()
+            try:
+                with bound_context(correlation_id=pending.correlation_id):
+                    await self._deliver_or_set_aside(pending)
+            finally:
+                self.queue.task_done()
 
-    async def _deliver(self, pending: PendingEvent) -> None:
+    async def _deliver_or_set_aside(self, pending: PendingEvent) -> None:
+        try:
+            body = jsonio.dumpb(pending.event)
+        except jsonio.UnserializableJSON as error:
+            self._set_aside(pending, f"no strict JSON form: {error}")
+            return
+        try:
+            await self._deliver(pending, body)
+        except RouterError as error:
+            self._set_aside(pending, f"refused by the router: {error}")
+        except Exception as error:  # a bug or an odd answer: this event must not stop the rest
+            self._set_aside(pending, f"could not be forwarded: {error!r}")
+
+    def _set_aside(self, pending: PendingEvent, reason: str) -> None:
+        self.set_aside += 1
+        entry = SetAside(pending.event, pending.channel_id, reason)
+        self.dead.append(entry)
+        _log.error(
+            "event set aside: %s",
+            reason,
+            extra={"event_type": "ERROR", "result": "set_aside", "details": entry.summary()},
+        )
+
+    async def _deliver(self, pending: PendingEvent, body: bytes) -> None:
+        """Send until the router takes it; RouterError when it refuses it for good."""
         delay = 0.1
         while True:
             try:
-                await self._send(pending)
+                await self._send(pending, body)
                 return
             except RouterError as error:
                 if error.status not in _RETRYABLE:
-                    self.unroutable += 1
-                    _log.error("router refused an event: %s", error, extra={"event_type": "ERROR"})
-                    return
+                    raise
                 reason = str(error)
             except (httpx.TransportError, httpx.TimeoutException) as error:
                 reason = repr(error)
@@ -110,7 +214,7 @@ class EventForwarder:
             await asyncio.sleep(delay * (0.5 + random.random() / 2))
             delay = min(delay * 2, 10.0)
 
-    async def _send(self, pending: PendingEvent) -> None:
+    async def _send(self, pending: PendingEvent, body: bytes) -> None:
         community = await self.communities.resolve(pending.channel_id)
         if community is None:
             self.unroutable += 1
@@ -120,7 +224,7 @@ class EventForwarder:
                 extra={"event_type": "SYSTEM", "result": "unroutable"},
             )
             return
-        await self.router.events(community, pending.event)
+        await self.router.post_event(community, body)
         self.forwarded += 1
 
 
@@ -154,3 +258,30 @@ class SeenMessages:
                 await self._redis.delete(f"{self._prefix}:{message_id}")
             except (RedisError, OSError):
                 _log.warning("could not forget message %s in Redis", message_id)
+
+
+class TriggerModule(ModuleBase):
+    """A module that takes platform webhooks and forwards them through an ``EventForwarder``.
+
+    Its ``/health`` shows the forwarder and says ``degraded`` while the forwarder is not
+    running: acknowledging webhooks that never reach the router must not look healthy.
+    """
+
+    module_type = "trigger"
+    platform = "unknown"
+
+    def __init__(self, settings: ModuleSettings) -> None:
+        super().__init__(settings)
+        self.forwarder = EventForwarder(self.router, self.platform)
+
+    async def initialize(self) -> None:
+        self.forwarder.start()
+
+    async def release(self) -> None:
+        await self.forwarder.close(self.settings.drain_seconds)
+
+    async def health_details(self) -> dict[str, Any]:
+        return {"forwarder": self.forwarder.health()}
+
+    def health_problems(self) -> list[str]:
+        return [] if self.forwarder.running else ["the event forwarder is not running"]

@@ -6,6 +6,7 @@ from typing import Any
 
 import httpx
 
+from . import jsonio
 from .api import REQUEST_ID_HEADER
 from .auth import API_KEY_HEADER, COMMUNITY_HEADER
 from .datamodels import (
@@ -73,15 +74,18 @@ class RouterClient:
         *,
         community_id: str | None = None,
         json: Any = None,
+        content: bytes | None = None,
         params: dict[str, str] | None = None,
         allow: tuple[int, ...] = (),
     ) -> httpx.Response:
+        """One call; ``json`` is encoded strictly (``jsonio``: UnserializableJSON, nothing sent)."""
+        headers = self._headers(community_id)
+        if json is not None:
+            content = jsonio.dumpb(json)
+        if content is not None:
+            headers["Content-Type"] = "application/json"
         response = await self.http.request(
-            method,
-            f"{self.router_url}{path}",
-            json=json,
-            params=params,
-            headers=self._headers(community_id),
+            method, f"{self.router_url}{path}", content=content, params=params, headers=headers
         )
         if response.is_success or response.status_code in allow:
             return response
@@ -125,8 +129,12 @@ class RouterClient:
         return result
 
     async def events(self, community_id: str, event: dict[str, Any]) -> EventAccepted:
+        return await self.post_event(community_id, jsonio.dumpb(event))
+
+    async def post_event(self, community_id: str, body: bytes) -> EventAccepted:
+        """``events`` for an event already encoded (the forwarder checks it can be, first)."""
         response = await self._request(
-            "POST", "/api/v1/events", community_id=community_id, json=event
+            "POST", "/api/v1/events", community_id=community_id, content=body
         )
         result: EventAccepted = response.json()
         return result
