@@ -6,15 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask_core import errors
 from flask_core.module import ActionCall, ModuleBase, ModuleSettings
 from flask_core.settings import EnvReader
 
 from . import __version__
+from .params import list_window, quote_number, quote_text
 from .store import QuoteStore
 
 DEFAULT_PORT = 8020
-MAX_QUOTE_LENGTH = 500
 
 
 @dataclass(frozen=True)
@@ -31,29 +30,6 @@ class QuotesSettings:
         if database_url is None:
             EnvReader(environ).required("DATABASE_URL")
         return cls(module, str(database_url))
-
-
-def _text_param(call: ActionCall) -> str:
-    text = call.params.get("text")
-    if not isinstance(text, str) or not text.strip():
-        raise errors.ValidationError({"params.text": ["a quote needs some text"]})
-    text = text.strip()
-    if len(text) > MAX_QUOTE_LENGTH:
-        raise errors.ValidationError({"params.text": [f"at most {MAX_QUOTE_LENGTH} characters"]})
-    return text
-
-
-def _number_param(call: ActionCall) -> int | None:
-    raw = call.params.get("number", call.params.get("text"))
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        return None
-    try:
-        number = int(str(raw).strip().lstrip("#"))
-    except ValueError:
-        raise errors.ValidationError({"params.number": ["must be a quote number"]}) from None
-    if number < 1:
-        raise errors.ValidationError({"params.number": ["must be 1 or more"]})
-    return number
 
 
 class QuotesModule(ModuleBase):
@@ -88,11 +64,11 @@ class QuotesModule(ModuleBase):
         return {"dependencies": {"database": "connected" if connected else "disconnected"}}
 
     async def add(self, call: ActionCall) -> dict[str, Any]:
-        quote = await self.store.add(call.community_id, _text_param(call), call.user_id)
+        quote = await self.store.add(call.community_id, quote_text(call.params), call.user_id)
         return {"quote": quote.as_dict(), "text": f"Added quote #{quote.number}."}
 
     async def random(self, call: ActionCall) -> dict[str, Any]:
-        number = _number_param(call)
+        number = quote_number(call.params)
         if number is None:
             quote = await self.store.random(call.community_id)
         else:
@@ -103,11 +79,6 @@ class QuotesModule(ModuleBase):
         return {"quote": quote.as_dict(), "text": f"#{quote.number}: {quote.text}"}
 
     async def list(self, call: ActionCall) -> dict[str, Any]:
-        limit = call.params.get("limit", 50)
-        offset = call.params.get("offset", 0)
-        if not isinstance(limit, int) or not 1 <= limit <= 200:
-            raise errors.ValidationError({"params.limit": ["must be an integer from 1 to 200"]})
-        if not isinstance(offset, int) or offset < 0:
-            raise errors.ValidationError({"params.offset": ["must be an integer from 0"]})
+        limit, offset = list_window(call.params)
         quotes = await self.store.list(call.community_id, limit=limit, offset=offset)
         return {"items": [quote.as_dict() for quote in quotes]}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -34,6 +35,17 @@ class Setup:
     admin_key: str
     module: QuotesModule
     http: httpx.AsyncClient
+    signing_key: SigningKey
+
+    def token(self, action: str, body: bytes, community: str = "c1") -> str:
+        """The router's token for a direct call of the module with exactly ``body``."""
+        return self.signing_key.issue(
+            audience="quotes",
+            subject="twitch:alice",
+            community_id=community,
+            action_id=action,
+            body=body,
+        )
 
     async def call(self, action: str, community: str, **params: object) -> httpx.Response:
         return await self.http.post(
@@ -69,6 +81,7 @@ async def setup(
                 await api_key("admin", app=router_app),
                 module,
                 http,
+                router_app.extensions["router"].signing_key,
             )
 
 
@@ -155,3 +168,58 @@ def test_a_missing_setting_stops_start_up_with_one_line_naming_it() -> None:
     assert done.stderr.strip().splitlines() == [
         "quotes: configuration error: DATABASE_URL is required but not set"
     ]
+
+
+HOSTILE_PARAMS = [
+    ("quote.random", {"number": 2147483648}),
+    ("quote.random", {"number": -1}),
+    ("quote.random", {"number": True}),
+    ("quote.random", {"number": 1.5}),
+    ("quote.random", {"number": "12"}),
+    ("quote.random", {"text": "#99999999999"}),
+    ("quote.random", {"text": "١٢"}),  # Unicode digits are not a quote number
+    ("quote.random", {"text": ["1"]}),
+    ("quote.list", {"offset": 1e20}),
+    ("quote.list", {"offset": 10**20}),
+    ("quote.list", {"limit": 0}),
+    ("quote.list", {"limit": "5"}),
+    ("quote.add", {"text": "nul \x00 inside"}),
+    ("quote.add", {"text": "x" * 501}),
+    ("quote.add", {"text": 5}),
+    ("quote.add", {"text": {"nested": "object"}}),
+    ("quote.add", {}),
+]
+
+
+@pytest.mark.parametrize(("action", "params"), HOSTILE_PARAMS)
+async def test_malformed_params_get_400_with_fields_never_500(
+    setup: Setup, action: str, params: dict[str, object]
+) -> None:
+    response = await setup.http.post(
+        f"{setup.module_url}/actions/{action}",
+        content=(body := json.dumps({"params": params}).encode()),
+        headers={
+            "Authorization": f"Bearer {setup.token(action, body)}",
+            "X-Community-ID": "c1",
+            "Content-Type": "application/json",
+        },
+    )
+    assert response.status_code == 400, response.text
+    problem = response.json()
+    assert problem["error"] == "invalid_input"
+    assert any(name.startswith("params.") for name in problem["fields"])
+
+
+async def test_a_user_key_cannot_open_the_shared_breaker_with_bad_params(setup: Setup) -> None:
+    # The attack: out-of-range numbers and NUL text, through the router, again and again.
+    for _ in range(4):
+        for action, params in (
+            ("quote.random", {"number": 2147483648}),
+            ("quote.list", {"offset": 1e20}),
+            ("quote.add", {"text": "a\x00b"}),
+        ):
+            response = await setup.call(action, "c1", **params)
+            assert response.status_code == 400, response.text
+    # The breaker stayed closed: another community is served as before.
+    answers = [(await setup.call("quote.random", "c2")).status_code for _ in range(10)]
+    assert answers == [200] * 10
