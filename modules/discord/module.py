@@ -13,12 +13,12 @@ from quart import Response, request
 from flask_core import errors
 from flask_core.api import create_response, raw_body
 from flask_core.auth import check_guards, public
-from flask_core.forwarding import EventForwarder, PendingEvent
+from flask_core.forwarding import PendingEvent, TriggerModule
 from flask_core.logging import correlation_id, get_logger, log_audit_event
-from flask_core.module import ModuleBase, ModuleSettings
+from flask_core.module import ModuleSettings
 from flask_core.router_client import RouterError
 from flask_core.settings import EnvReader, SettingsError
-from flask_core.webhooks import DiscordVerifier, webhook_json
+from flask_core.webhooks import DiscordVerifier, discord_timestamp_fresh, webhook_json
 
 from . import __version__
 from .interactions import (
@@ -34,6 +34,7 @@ from .interactions import (
     reply_content,
     webhook_event,
 )
+from .shapes import checked_interaction, checked_webhook_event
 
 DEFAULT_PORT = 8011
 DISCORD_API = "https://discord.com/api/v10"
@@ -68,16 +69,15 @@ class DiscordSettings:
         )
 
 
-class DiscordModule(ModuleBase):
+class DiscordModule(TriggerModule):
     """``/webhooks/discord/interactions`` and ``/webhooks/discord/events``."""
 
-    module_type = "trigger"
+    platform = "discord"
 
     def __init__(self, settings: DiscordSettings) -> None:
         super().__init__(settings.module)
         self.discord = settings
         self.signatures = DiscordVerifier(settings.public_key)
-        self.forwarder = EventForwarder(self.router, "discord")
         self.app.add_url_rule(
             "/webhooks/discord/interactions",
             "discord_interactions",
@@ -89,25 +89,24 @@ class DiscordModule(ModuleBase):
         )
         check_guards(self.app)
 
-    async def initialize(self) -> None:
-        self.forwarder.start()
-
-    async def release(self) -> None:
-        await self.forwarder.close(self.settings.drain_seconds)
-
-    async def _verified_body(self) -> tuple[dict[str, Any], bytes]:
+    async def _verified_body(self) -> tuple[Any, bytes]:
+        """The parsed body once its signature verifies and its timestamp is fresh (else 401)."""
         raw = await raw_body()
         signature = request.headers.get("X-Signature-Ed25519", "")
         timestamp = request.headers.get("X-Signature-Timestamp", "")
         if not self.signatures.valid(signature, timestamp, raw):
             log_audit_event("AUTH", None, None, "discord.webhook", "denied", reason="bad signature")
             raise errors.Unauthorized("The request signature does not verify.")
+        if not discord_timestamp_fresh(timestamp):
+            log_audit_event("AUTH", None, None, "discord.webhook", "denied", reason="stale")
+            raise errors.Unauthorized("The request is too old or from the future.")
         return webhook_json(raw), raw
 
     @public
     async def interactions(self) -> Response:
         """Answer one interaction: PING, or an application command routed to the router."""
-        interaction, _ = await self._verified_body()
+        body, _ = await self._verified_body()
+        interaction = checked_interaction(body)
         kind = interaction.get("type")
         if kind == PING:
             return create_response({"type": PONG})
@@ -171,7 +170,8 @@ class DiscordModule(ModuleBase):
     @public
     async def events(self) -> Response:
         """Webhook events: PING answers 204; events answer 204 and go to the router."""
-        body, raw = await self._verified_body()
+        parsed, raw = await self._verified_body()
+        body = checked_webhook_event(parsed)
         if body.get("type") == 0:
             return create_response(None, 204)
         guild = guild_of(body)

@@ -12,16 +12,17 @@ from quart import Response, request
 from flask_core import errors
 from flask_core.api import create_response, raw_body
 from flask_core.auth import check_guards, public
-from flask_core.forwarding import EventForwarder, PendingEvent, SeenMessages
+from flask_core.forwarding import PendingEvent, SeenMessages, TriggerModule
 from flask_core.keyspace import DEFAULT_KEYSPACE
 from flask_core.logging import correlation_id, get_logger, log_audit_event
-from flask_core.module import ModuleBase, ModuleSettings
+from flask_core.module import ModuleSettings
 from flask_core.redis_client import create_redis
 from flask_core.settings import EnvReader
 from flask_core.webhooks import twitch_signature_valid, twitch_timestamp_fresh, webhook_json
 
 from . import __version__
 from .eventsub import broadcaster_of, notification_event, revocation_event
+from .shapes import checked_message
 
 DEFAULT_PORT = 8010
 _log = get_logger("modules.twitch")
@@ -47,17 +48,16 @@ class TwitchSettings:
         )
 
 
-class TwitchModule(ModuleBase):
+class TwitchModule(TriggerModule):
     """``POST /webhooks/twitch``: EventSub notifications, challenges and revocations."""
 
-    module_type = "trigger"
+    platform = "twitch"
 
     def __init__(self, settings: TwitchSettings) -> None:
         super().__init__(settings.module)
         self._secret = settings.webhook_secret
         self._redis_url = settings.redis_url
         self._redis: aioredis.Redis | None = None
-        self.forwarder = EventForwarder(self.router, "twitch")
         self.seen = SeenMessages(None, _SEEN)
         self.app.add_url_rule("/webhooks/twitch", "twitch_webhook", self.webhook, methods=["POST"])
         check_guards(self.app)
@@ -66,10 +66,10 @@ class TwitchModule(ModuleBase):
         if self._redis_url:
             self._redis = create_redis(self._redis_url)
             self.seen = SeenMessages(self._redis, _SEEN)
-        self.forwarder.start()
+        await super().initialize()
 
     async def release(self) -> None:
-        await self.forwarder.close(self.settings.drain_seconds)
+        await super().release()
         if self._redis is not None:
             await self._redis.aclose()
 
@@ -88,12 +88,10 @@ class TwitchModule(ModuleBase):
         if not twitch_timestamp_fresh(timestamp):
             log_audit_event("AUTH", None, None, "twitch.webhook", "denied", reason="stale")
             raise errors.Forbidden("The EventSub message is too old or from the future.")
-        message = webhook_json(body)
         kind = request.headers.get("Twitch-Eventsub-Message-Type", "")
+        message = checked_message(kind, webhook_json(body))
         if kind == "webhook_callback_verification":
-            return _challenge(message)
-        if kind not in ("notification", "revocation"):
-            raise errors.BadRequest(f"Unknown EventSub message type {kind!r}.")
+            return Response(message["challenge"], status=200, content_type="text/plain")
         if not await self.seen.first_time(message_id):
             return create_response(None, 204)
         if kind == "revocation":
@@ -118,10 +116,3 @@ class TwitchModule(ModuleBase):
         if not self.forwarder.offer(PendingEvent(channel_id, event, correlation_id())):
             await self.seen.forget(message_id)  # let Twitch's retry through later
             raise errors.ModuleUnavailable("The module is overloaded.", retry_after=5)
-
-
-def _challenge(message: dict[str, Any]) -> Response:
-    challenge = message.get("challenge")
-    if not isinstance(challenge, str):
-        raise errors.BadRequest("The verification message has no challenge.")
-    return Response(challenge, status=200, content_type="text/plain")
