@@ -84,5 +84,9 @@ class Keyspace:
         """Prefix of a platform's accepted webhook message ids (``twitch:seen``)."""
         return self.key(platform, "seen")
 
+    def token_id(self, audience: str, jti: str) -> str:
+        """A router token a module accepted (``jti:{aud}:{jti}``), kept until it expires."""
+        return self.key("jti", audience, jti)
+
 
 DEFAULT_KEYSPACE = Keyspace()

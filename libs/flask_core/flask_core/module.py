@@ -27,6 +27,7 @@ from . import errors, jsonio
 from .api import JSON, create_response, install_request_plumbing, raw_body
 from .auth import COMMUNITY_HEADER, check_guards, public
 from .datamodels import DeclaredCommand, Registration
+from .keyspace import Keyspace
 from .logging import configure_logging, get_logger
 from .redis_client import create_redis
 from .router_client import RouterClient, RouterError
@@ -67,9 +68,9 @@ class ModuleSettings:
     namespace: str | None = None
 
     @property
-    def key_prefix(self) -> str:
-        """The ``{ns}:`` prefix of every Redis key of this hub (empty without a namespace)."""
-        return f"{self.namespace}:" if self.namespace else ""
+    def keyspace(self) -> Keyspace:
+        """The names of this hub's Redis keys (``HUB_NAMESPACE`` prefixes them)."""
+        return Keyspace(self.namespace)
 
     @classmethod
     def from_env(
@@ -147,7 +148,7 @@ class ModuleBase:
         self.router = router or RouterClient(settings.router_url, settings.router_api_key)
         self.jwks = JwksCache(self.router.http, self.router.jwks_url)
         # Shared by every instance through Redis once ``start`` opened it (SPEC §5).
-        self.used_tokens = UsedTokenIds(None, prefix=settings.key_prefix)
+        self.used_tokens = UsedTokenIds(None, keyspace=settings.keyspace)
         self.verifier = RouterTokenVerifier(self.jwks, settings.name, self.used_tokens)
         self.redis: aioredis.Redis | None = None
         self.instance_id = settings.instance_id or f"{socket.gethostname()}-{settings.port}"

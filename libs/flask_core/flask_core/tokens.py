@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from redis.exceptions import RedisError
 
 from .errors import Unauthorized
+from .keyspace import DEFAULT_KEYSPACE, Keyspace
 from .logging import get_logger
 
 ISSUER = "router"
@@ -217,7 +218,7 @@ class JwksCache:
 class UsedTokenIds:
     """The ``jti`` of every token a module accepted, remembered until the token expires.
 
-    Shared by all instances of a module through Redis (``SET {prefix}jti:{aud}:{jti} 1 NX
+    Shared by all instances of a module through Redis (``SET [ns:]jti:{aud}:{jti} 1 NX
     EXAT exp``: the first instance to record a jti wins, every later use is a replay). The
     in-process memory is checked first and always kept, so a replay to the same instance is
     refused even while Redis is down; it holds at most ``capacity`` ids (the oldest go first,
@@ -225,10 +226,14 @@ class UsedTokenIds:
     """
 
     def __init__(
-        self, redis: aioredis.Redis | None, *, prefix: str = "", capacity: int = 100_000
+        self,
+        redis: aioredis.Redis | None,
+        *,
+        keyspace: Keyspace = DEFAULT_KEYSPACE,
+        capacity: int = 100_000,
     ) -> None:
         self._redis = redis
-        self._prefix = prefix
+        self._keyspace = keyspace
         self._capacity = capacity
         self._local: OrderedDict[str, int] = OrderedDict()
         self._redis_failed = False
@@ -238,7 +243,7 @@ class UsedTokenIds:
 
     async def first_use(self, audience: str, jti: str, expires_at: int) -> bool:
         """Record ``jti`` until ``expires_at``; False when it was accepted before."""
-        key = f"{self._prefix}jti:{audience}:{jti}"
+        key = self._keyspace.token_id(audience, jti)
         if not self._remember_locally(key, expires_at):
             return False
         if self._redis is None:
