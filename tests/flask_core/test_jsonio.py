@@ -167,3 +167,12 @@ async def test_read_json_turns_hostile_bodies_into_400_problems() -> None:
         assert problem["error"] == "invalid_input"
     ok = await client.post("/echo", data=b'{"x": "\\ud83d\\ude00"}', headers=headers)
     assert ok.status_code == 200 and (await ok.get_json()) == {"got": {"x": "\U0001f600"}}
+
+
+def test_the_writer_can_stringify_other_types_but_never_emits_nan() -> None:
+    from datetime import UTC, datetime
+
+    moment = datetime(2026, 1, 2, tzinfo=UTC)
+    assert jsonio.dumpb({"at": moment}, default=str) == b'{"at":"2026-01-02 00:00:00+00:00"}'
+    with pytest.raises(jsonio.UnserializableJSON):
+        jsonio.dumpb({"at": moment, "x": math.nan}, default=str)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from typing import Any
 
 from .errors import BadRequest
@@ -120,11 +121,16 @@ def dumps(value: Any) -> str:
     return text
 
 
-def dumpb(value: Any) -> bytes:
-    """``dumps`` as UTF-8 bytes, ready for a request or response body."""
+def dumpb(value: Any, *, default: Callable[[Any], Any] | None = None) -> bytes:
+    """``dumps`` as UTF-8 bytes, ready for a request or response body.
+
+    ``default`` turns other types into JSON ones (``str`` for a datetime in a handler's
+    result); what it returns is held to the same rules.
+    """
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode(
-            "utf-8"
+        text = json.dumps(
+            value, separators=(",", ":"), ensure_ascii=False, allow_nan=False, default=default
         )
+        return text.encode("utf-8")
     except (TypeError, ValueError, RecursionError) as exc:  # UnicodeEncodeError is a ValueError
         raise UnserializableJSON(str(exc)) from None

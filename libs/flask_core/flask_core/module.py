@@ -274,7 +274,8 @@ class ModuleBase:
             if self._in_flight == 0:
                 self._idle.set()
         try:
-            return Response(jsonio.dumpb(result), status=200, content_type=JSON)
+            # str() for the odd datetime or UUID, as create_response always did.
+            return Response(jsonio.dumpb(result, default=str), status=200, content_type=JSON)
         except jsonio.UnserializableJSON:
             _log.error("action %s answered a value with no JSON form", action_id)
             raise errors.InternalError() from None
