@@ -220,6 +220,6 @@ async def test_a_user_key_cannot_open_the_shared_breaker_with_bad_params(setup: 
         ):
             response = await setup.call(action, "c1", **params)
             assert response.status_code == 400, response.text
-    # The breaker stayed closed: another community is served as before.
-    answers = [(await setup.call("quote.random", "c2")).status_code for _ in range(10)]
-    assert answers == [200] * 10
+    # The breaker stayed closed: another community is served as before (was 0 of 50).
+    answers = [(await setup.call("quote.random", "c2")).status_code for _ in range(50)]
+    assert answers == [200] * 50
