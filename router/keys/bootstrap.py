@@ -1,14 +1,16 @@
 """Bootstrap keys: the admin and module keys a deployment starts with, made before any router runs.
 
-``python -m router secrets init DIR`` writes, all 0600:
+``python -m router secrets init DIR`` writes (files 0600, folders 0700) one folder per
+service, so each service can be given its own secrets and nothing else:
 
-- ``signing_key.pem``: the router's Ed25519 key (``ROUTER_SIGNING_KEY_FILE``; the key pepper is
-  derived from it, so every replica shares one pepper without another secret);
-- ``bootstrap-keys.json``: one global admin key and one key per module, each module key bound
-  to its ``module_id`` (``ROUTER_BOOTSTRAP_KEYS_FILE``: the router makes every key in it exist
-  at start-up, idempotently, like ``ROUTER_BOOTSTRAP_ADMIN_KEY``);
-- ``admin.key`` and ``{module}.key`` (the bare secret, for ``ROUTER_API_KEY_FILE``) and
-  ``{module}.env`` (``ROUTER_API_KEY=…``, for an env file or a Kubernetes Secret).
+- ``router/signing_key.pem``: the router's Ed25519 key (``ROUTER_SIGNING_KEY_FILE``; the key
+  pepper is derived from it, so every replica shares one pepper without another secret);
+- ``router/bootstrap-keys.json``: one global admin key and one key per module, each module key
+  bound to its ``module_id`` (``ROUTER_BOOTSTRAP_KEYS_FILE``: the router makes every key in it
+  exist at start-up, idempotently, like ``ROUTER_BOOTSTRAP_ADMIN_KEY``);
+- ``{module}/ROUTER_API_KEY``: that module's key alone (``ROUTER_API_KEY_FILE``; the file name
+  is the variable's, so a Kubernetes Secret made from the folder works with ``envFrom`` too);
+- ``admin.key``: the admin key, for the operator only.
 
 Running it again keeps every secret that exists and only adds what is missing (a new module);
 ``force=True`` replaces them all.
@@ -33,8 +35,11 @@ from flask_core.auth import GLOBAL_SCOPE, ROLES
 from .material import generate_key
 from .models import NewKey
 
+ROUTER_FOLDER = "router"
 SIGNING_KEY_FILE = "signing_key.pem"
 KEYS_FILE = "bootstrap-keys.json"
+MODULE_KEY_FILE = "ROUTER_API_KEY"
+ADMIN_KEY_FILE = "admin.key"
 ADMIN_NAME = "admin"
 FORMAT_VERSION = 1
 # The modules this repository ships, with the role each one's key needs.
@@ -164,32 +169,36 @@ def _merged_keys(
     return keys
 
 
+def _folder(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
 def _write_derived(directory: Path, keys: Sequence[BootstrapKey]) -> None:
-    """The per-key files services read; always rewritten so they match the keys file."""
+    """The per-service key files; always rewritten so they match the keys file."""
     for key in keys:
         if key.module_id is not None:
-            write_private(directory / f"{key.module_id}.key", key.key.encode(), replace=True)
-            env = f"ROUTER_API_KEY={key.key}\n".encode()
-            write_private(directory / f"{key.module_id}.env", env, replace=True)
+            path = _folder(directory / key.module_id) / MODULE_KEY_FILE
+            write_private(path, key.key.encode(), replace=True)
         elif key.name == ADMIN_NAME:
-            write_private(directory / "admin.key", key.key.encode(), replace=True)
+            write_private(directory / ADMIN_KEY_FILE, key.key.encode(), replace=True)
 
 
 def init_secrets(
     directory: Path, modules: Sequence[tuple[str, str]] = SHIPPED_MODULES, *, force: bool = False
 ) -> list[str]:
-    """Create the deployment's secrets in ``directory``; return the names of files created anew."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Create the deployment's secrets in ``directory``; return the files created anew."""
+    router = _folder(_folder(directory) / ROUTER_FOLDER)
     created = []
-    if write_private(directory / SIGNING_KEY_FILE, _signing_key_pem(), replace=force):
-        created.append(SIGNING_KEY_FILE)
-    keys_path = directory / KEYS_FILE
+    if write_private(router / SIGNING_KEY_FILE, _signing_key_pem(), replace=force):
+        created.append(f"{ROUTER_FOLDER}/{SIGNING_KEY_FILE}")
+    keys_path = router / KEYS_FILE
     existing = [] if force or not keys_path.exists() else load_bootstrap_keys(keys_path)
     keys = _merged_keys(existing, modules)
     if keys != existing:
         document = {"version": FORMAT_VERSION, "keys": [key.document() for key in keys]}
         write_private(keys_path, (json.dumps(document, indent=2) + "\n").encode(), replace=True)
-        created.append(KEYS_FILE)
+        created.append(f"{ROUTER_FOLDER}/{KEYS_FILE}")
     _write_derived(directory, keys)
     return created
 

@@ -17,7 +17,7 @@ def add_secret_commands(commands: Any) -> None:
     actions = group.add_subparsers(dest="secrets_command", required=True)
     init = actions.add_parser(
         "init",
-        help="write signing_key.pem, bootstrap-keys.json and one key file per module (0600)",
+        help="write router/ (signing key, bootstrap keys), {module}/ROUTER_API_KEY, admin.key",
     )
     init.add_argument("directory", type=Path)
     init.add_argument(

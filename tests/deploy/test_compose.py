@@ -95,14 +95,14 @@ def test_services_bind_every_address_and_reach_each_other_by_name(
     assert (router["ROUTER_HOST"], router["ROUTER_PORT"]) == (ALL_INTERFACES, "8000")
     assert "@postgres:5432/" in router["DATABASE_URL"]
     assert router["REDIS_URL"].startswith("redis://redis:6379/")
-    assert router["ROUTER_SIGNING_KEY_FILE"].startswith("/secrets/")
+    assert router["ROUTER_SIGNING_KEY_FILE"] == "/secrets/signing_key.pem"
     assert router["ROUTER_BOOTSTRAP_KEYS_FILE"] == "/secrets/bootstrap-keys.json"
     for module, port in MODULES.items():
         env = environment_of(services[module])
         assert (env["MODULE_HOST"], env["MODULE_PORT"]) == (ALL_INTERFACES, port)
         assert env["MODULE_BASE_URL"] == f"http://{module}:{port}"
         assert env["ROUTER_URL"] == "http://router:8000"
-        assert env["ROUTER_API_KEY_FILE"] == f"/secrets/{module}.key"
+        assert env["ROUTER_API_KEY_FILE"] == "/secrets/ROUTER_API_KEY"
         assert "ROUTER_API_KEY" not in env
         assert env["REDIS_MODE"] == "standalone" and "HUB_NAMESPACE" in env
 
@@ -111,14 +111,17 @@ def test_data_lives_on_volumes_and_redis_keeps_an_append_only_file(
     compose: dict[str, Any],
 ) -> None:
     services = compose["services"]
-    assert set(compose["volumes"]) == {"postgres-data", "redis-data", "router-data", "secrets"}
+    assert set(compose["volumes"]) == {
+        "postgres-data",
+        "redis-data",
+        "router-data",
+        "secrets",
+        *(f"{name}-secrets" for name in ("router", *MODULES)),
+    }
     assert "router-data:/data" in services["router"]["volumes"]
     assert "redis-data:/data" in services["redis"]["volumes"]
     command = services["redis"]["command"]
     assert command[command.index("--appendonly") + 1] == "yes"
-    assert "secrets:/secrets" in services["secrets"]["volumes"]
-    for name in ("router", *MODULES):
-        assert "secrets:/secrets:ro" in services[name]["volumes"], name
     assert services["secrets"]["command"] == [
         "python",
         "-m",
@@ -127,6 +130,15 @@ def test_data_lives_on_volumes_and_redis_keeps_an_append_only_file(
         "init",
         "/secrets",
     ]
+    # The secrets job writes each service's folder into that service's own volume, and each
+    # service mounts only its own (read-only).
+    assert services["secrets"]["volumes"] == [
+        "secrets:/secrets",
+        *(f"{name}-secrets:/secrets/{name}" for name in ("router", "quotes", "twitch", "discord")),
+    ]
+    for name in ("router", *MODULES):
+        mounted = [v for v in services[name]["volumes"] if "secrets" in v]
+        assert mounted == [f"{name}-secrets:/secrets:ro"], name
 
 
 def test_no_secret_is_written_into_the_compose_file() -> None:

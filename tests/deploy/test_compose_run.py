@@ -94,6 +94,12 @@ async def test_the_stack_starts_and_the_readme_tour_runs(
 ) -> None:
     routers = [stack.instance_of("router", replica).base_url for replica in (0, 1)]
     admin = (stack.directory / "volumes" / "secrets" / "admin.key").read_text()
+    # Each module's volume holds its own key only; the router's, the signing key and the keys.
+    for module in ("quotes", "twitch", "discord"):
+        held = [p.name for p in (stack.directory / "volumes" / f"{module}-secrets").iterdir()]
+        assert held == ["ROUTER_API_KEY"], module
+    held = {p.name for p in (stack.directory / "volumes" / "router-secrets").iterdir()}
+    assert held == {"signing_key.pem", "bootstrap-keys.json"}
     headers = {"X-API-Key": admin}
     async with httpx.AsyncClient(timeout=10) as http:
         # Both replicas serve, and every module registered with its bound key.

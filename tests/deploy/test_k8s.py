@@ -106,7 +106,11 @@ def test_each_service_has_a_hardened_one_worker_deployment_and_a_service(
         else:
             assert env["MODULE_HOST"] == ALL_INTERFACES
             assert env["MODULE_BASE_URL"] == f"http://$(POD_IP):{port}"
-            assert env["ROUTER_API_KEY_FILE"] == f"/secrets/{name}.key"
+            assert env["ROUTER_API_KEY_FILE"] == "/secrets/ROUTER_API_KEY"
+        # Each service mounts its own secret: a module never sees the signing or admin key.
+        secret = volumes[mounts["/secrets"]]["secret"]
+        wanted = "hub-router-keys" if name == "router" else f"hub-{name}-key"
+        assert secret["secretName"] == wanted
 
 
 def test_scaling_and_disruption_objects(rendered: list[Manifest]) -> None:
@@ -134,9 +138,17 @@ def _secret_refs(deployment: Manifest) -> set[tuple[str, str]]:
     """(secret, key) pairs a Deployment needs (optional references excluded)."""
     pod = _pod(deployment)
     refs = set()
+    env = {item["name"]: item.get("value") for item in pod["containers"][0]["env"]}
     for volume in pod["volumes"]:
         if "secret" in volume:
-            refs |= {(volume["secret"]["secretName"], i["key"]) for i in volume["secret"]["items"]}
+            name = volume["secret"]["secretName"]
+            if "items" in volume["secret"]:
+                refs |= {(name, item["key"]) for item in volume["secret"]["items"]}
+            elif name == "hub-router-keys":  # whole Secret: the files the router is told to read
+                files = (env["ROUTER_SIGNING_KEY_FILE"], env["ROUTER_BOOTSTRAP_KEYS_FILE"])
+                refs |= {(name, path.rsplit("/", 1)[1]) for path in files}
+            else:
+                refs.add((name, env["ROUTER_API_KEY_FILE"].rsplit("/", 1)[1]))
     for item in pod["containers"][0]["env"]:
         ref = item.get("valueFrom", {}).get("secretKeyRef")
         if ref and not ref.get("optional"):

@@ -103,14 +103,24 @@ class ComposeStack:
         return self._ports.setdefault((service, replica), free_port())
 
     def _volumes(self, service: str, replica: int) -> dict[str, Path]:
-        """Mount target → a directory standing in for the named volume."""
-        mounts = {}
+        """Mount target → a directory standing in for the named volume.
+
+        Named volumes are shared by every service mounting them, except a replicated service's
+        writable ones: each replica keeps its own data (spools are per process anyway). A mount
+        nested in another one (``/secrets/router`` in ``/secrets``) becomes a symbolic link.
+        """
+        mounts: dict[str, Path] = {}
+        replicated = self.replicas.get(service, 1) > 1
         for spec in self.services[service].get("volumes", []):
-            name, target = spec.split(":")[:2]
-            shared = name == "secrets"  # every service reads the one set of secrets
-            directory = self.directory / "volumes" / (name if shared else f"{name}-{replica}")
+            name, target, *mode = spec.split(":")
+            own = replicated and mode != ["ro"]
+            directory = self.directory / "volumes" / (f"{name}-{replica}" if own else name)
             directory.mkdir(parents=True, exist_ok=True)
             mounts[target] = directory
+        for target, directory in mounts.items():
+            parent = target.rsplit("/", 1)[0]
+            if parent in mounts and not (mounts[parent] / target[len(parent) + 1 :]).exists():
+                (mounts[parent] / target[len(parent) + 1 :]).symlink_to(directory)
         return mounts
 
     def _rewrite(self, value: str, service: str, replica: int, mounts: dict[str, Path]) -> str:

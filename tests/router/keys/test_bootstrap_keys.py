@@ -26,48 +26,51 @@ def _mode(path: Path) -> int:
 
 
 def _keys(directory: Path) -> dict[str, dict[str, object]]:
-    document = json.loads((directory / "bootstrap-keys.json").read_text())
+    document = json.loads((directory / "router" / "bootstrap-keys.json").read_text())
     return {entry["name"]: entry for entry in document["keys"]}
 
 
 def test_init_writes_every_secret_private_with_bound_module_keys(tmp_path: Path) -> None:
     created = init_secrets(tmp_path / "s")
     directory = tmp_path / "s"
-    assert created == ["signing_key.pem", "bootstrap-keys.json"]
+    assert created == ["router/signing_key.pem", "router/bootstrap-keys.json"]
     keys = _keys(directory)
     assert set(keys) == {"admin", "module-quotes", "module-twitch", "module-discord"}
     assert (keys["admin"]["role"], keys["admin"]["module_id"]) == ("admin", None)
     for module, role in (("quotes", "action"), ("twitch", "trigger"), ("discord", "trigger")):
         entry = keys[f"module-{module}"]
         assert (entry["role"], entry["module_id"], entry["communities"]) == (role, module, ["*"])
-        assert (directory / f"{module}.key").read_text() == entry["key"]
-        assert (directory / f"{module}.env").read_text() == f"ROUTER_API_KEY={entry['key']}\n"
+        # Each module's folder holds its own key and nothing else.
+        assert [p.name for p in (directory / module).iterdir()] == ["ROUTER_API_KEY"]
+        assert (directory / module / "ROUTER_API_KEY").read_text() == entry["key"]
     assert (directory / "admin.key").read_text() == keys["admin"]["key"]
     for entry in keys.values():
         assert re.match(KEY_SHAPE, str(entry["key"]))
-    assert "PRIVATE KEY" in (directory / "signing_key.pem").read_text()
-    for path in directory.iterdir():
-        assert _mode(path) == 0o600, path
+    assert "PRIVATE KEY" in (directory / "router" / "signing_key.pem").read_text()
+    for path in directory.rglob("*"):
+        assert _mode(path) == (0o700 if path.is_dir() else 0o600), path
 
 
 def test_init_again_keeps_secrets_adds_new_modules_and_force_rotates(tmp_path: Path) -> None:
     init_secrets(tmp_path)
-    before, pem = _keys(tmp_path), (tmp_path / "signing_key.pem").read_bytes()
+    pem_path = tmp_path / "router" / "signing_key.pem"
+    before, pem = _keys(tmp_path), pem_path.read_bytes()
 
     assert init_secrets(tmp_path) == []
     assert _keys(tmp_path) == before
-    assert (tmp_path / "signing_key.pem").read_bytes() == pem
+    assert pem_path.read_bytes() == pem
 
     assert init_secrets(tmp_path, (("quotes", "action"), ("clock", "trigger"))) == [
-        "bootstrap-keys.json"
+        "router/bootstrap-keys.json"
     ]
     grown = _keys(tmp_path)
     assert {name: grown[name] for name in before} == before
     assert grown["module-clock"]["module_id"] == "clock"
+    assert (tmp_path / "clock" / "ROUTER_API_KEY").read_text() == grown["module-clock"]["key"]
 
     init_secrets(tmp_path, force=True)
     rotated = _keys(tmp_path)
-    assert (tmp_path / "signing_key.pem").read_bytes() != pem
+    assert pem_path.read_bytes() != pem
     assert rotated["admin"]["key"] != before["admin"]["key"]
     assert "module-clock" not in rotated
 
@@ -109,8 +112,8 @@ async def test_the_router_ensures_the_file_idempotently_and_restores_revoked_key
     keys = _keys(directory)
     configured = replace(
         settings,
-        signing_key_file=directory / "signing_key.pem",
-        bootstrap_keys_file=directory / "bootstrap-keys.json",
+        signing_key_file=directory / "router" / "signing_key.pem",
+        bootstrap_keys_file=directory / "router" / "bootstrap-keys.json",
     )
     admin = {"X-API-Key": str(keys["admin"]["key"])}
     for run in range(2):
