@@ -11,7 +11,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from tests.support.kustomize import Manifest, render
+from tests.support.kustomize import Manifest, UnsupportedKustomization, render
 
 REPO = Path(__file__).resolve().parents[2]
 # In a container the service must listen beyond loopback.
@@ -190,3 +190,11 @@ def test_the_renderer_agrees_with_kubectl_kustomize(directory: Path) -> None:
         return {(o["kind"], o["metadata"]["name"]): o for o in objects}
 
     assert keyed(list(yaml.safe_load_all(output.stdout))) == keyed(render(directory))
+
+
+def test_the_renderer_refuses_what_it_does_not_implement(tmp_path: Path) -> None:
+    (tmp_path / "kustomization.yaml").write_text(
+        "resources: []\nconfigMapGenerator:\n  - name: x\n    literals: [A=1]\n"
+    )
+    with pytest.raises(UnsupportedKustomization, match="configMapGenerator"):
+        render(tmp_path)
