@@ -111,6 +111,9 @@ def test_each_service_has_a_hardened_one_worker_deployment_and_a_service(
         secret = volumes[mounts["/secrets"]]["secret"]
         wanted = "hub-router-keys" if name == "router" else f"hub-{name}-key"
         assert secret["secretName"] == wanted
+        # Secret files belong to root and the fsGroup: the user reads them through the group.
+        assert pod["securityContext"]["fsGroup"] == pod["securityContext"]["runAsGroup"]
+        assert secret["defaultMode"] & 0o040 and not secret["defaultMode"] & 0o007
 
 
 def test_scaling_and_disruption_objects(rendered: list[Manifest]) -> None:
