@@ -156,7 +156,9 @@ async def _open_keys(
 ) -> KeyService:
     keys = await KeyService.load(dal, redis, settings)
     _on_close(stack, "keys", keys.close)  # flushes the last-use stamps still in memory
-    await keys.start(_task_set(stack, "keys"), settings.bootstrap_admin_key)
+    await keys.start(
+        _task_set(stack, "keys"), settings.bootstrap_admin_key, settings.bootstrap_keys_file
+    )
     return keys
 
 

@@ -1,4 +1,4 @@
-"""The router's command line: ``serve`` (the default) and ``hub``."""
+"""The router's command line: ``serve`` (the default), ``hub``, ``keys`` and ``secrets``."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from flask_core.settings import SettingsError, exit_on_settings_error
 
 from .keys.cli import add_key_commands, run_keys
+from .keys.secrets_cli import add_secret_commands, run_secrets
 from .settings import RouterSettings
 
 
@@ -19,6 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("serve", help="run the router (default)")
     commands.add_parser("hub", help="run the router and every module (make run)")
     add_key_commands(commands)
+    add_secret_commands(commands)
     return parser
 
 
@@ -45,4 +47,4 @@ def _hub(settings: RouterSettings, args: Any) -> int:
     return run_hub(settings)
 
 
-_COMMANDS = {"serve": _serve, "hub": _hub, "keys": run_keys}
+_COMMANDS = {"serve": _serve, "hub": _hub, "keys": run_keys, "secrets": run_secrets}

@@ -21,6 +21,7 @@ class RouterSettings:
     port: int = 8000
     workers: int = 1
     bootstrap_admin_key: str | None = field(default=None, repr=False)
+    bootstrap_keys_file: Path | None = None
     signing_key_file: Path | None = None
     log_level: str = "INFO"
     log_format: str = "json"
@@ -38,6 +39,7 @@ class RouterSettings:
     def from_env(cls, environ: Mapping[str, str]) -> RouterSettings:
         env = EnvReader(environ)
         signing_key = env.optional("ROUTER_SIGNING_KEY_FILE")
+        bootstrap_keys = env.optional("ROUTER_BOOTSTRAP_KEYS_FILE")
         return cls(
             database_url=env.url("DATABASE_URL", ("postgresql", "postgres")),
             redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
@@ -46,6 +48,7 @@ class RouterSettings:
             port=env.integer("ROUTER_PORT", 8000, minimum=0, maximum=65535),
             workers=env.integer("ROUTER_WORKERS", 1, minimum=1, maximum=64),
             bootstrap_admin_key=env.optional("ROUTER_BOOTSTRAP_ADMIN_KEY"),
+            bootstrap_keys_file=Path(bootstrap_keys) if bootstrap_keys else None,
             signing_key_file=Path(signing_key) if signing_key else None,
             log_level=env.log_level(),
             log_format=env.log_format(),

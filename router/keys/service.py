@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
@@ -15,6 +16,7 @@ from flask_core.tasks import BackgroundTasks
 
 from ..settings import RouterSettings
 from .authenticator import KeyAuthenticator
+from .bootstrap import load_bootstrap_keys
 from .material import KeyHasher
 from .models import ApiKey, NewKey
 from .pepper import load_pepper
@@ -54,12 +56,19 @@ class KeyService:
         pepper = await asyncio.to_thread(load_pepper, settings.data_dir, settings.signing_key_file)
         return cls(dal, redis, KeyHasher(pepper))
 
-    async def start(self, tasks: BackgroundTasks, bootstrap_admin_key: str | None) -> None:
-        """Start the invalidation listener and stamp flusher; ensure the bootstrap admin key."""
+    async def start(
+        self,
+        tasks: BackgroundTasks,
+        bootstrap_admin_key: str | None,
+        bootstrap_keys_file: Path | None = None,
+    ) -> None:
+        """Start the invalidation listener and stamp flusher; ensure the bootstrap keys."""
         tasks.spawn("keys.invalidation-listener", self._listen())
         tasks.spawn("keys.last-used-flusher", self._flush_periodically())
         if bootstrap_admin_key:
             await self.ensure_bootstrap_admin(bootstrap_admin_key)
+        if bootstrap_keys_file:
+            await self.ensure_bootstrap_file(bootstrap_keys_file)
 
     async def close(self) -> None:
         """Record the last uses still in memory (once the background tasks have stopped)."""
@@ -86,6 +95,19 @@ class KeyService:
         key = await self.store.ensure_bootstrap_admin(plaintext)
         await self._announce(key.prefix)
         return key
+
+    async def ensure_bootstrap_file(self, path: Path) -> None:
+        """Make every key of ``ROUTER_BOOTSTRAP_KEYS_FILE`` exist; a bad file stops start-up."""
+        keys = await asyncio.to_thread(load_bootstrap_keys, path)
+        for entry in keys:
+            key = await self.store.ensure(entry.key, entry.new_key())
+            await self._announce(key.prefix)
+        # Names and count only: the file holds secrets.
+        _log.info(
+            "bootstrap keys ensured: %s",
+            ", ".join(entry.name for entry in keys),
+            extra={"event_type": "SYSTEM"},
+        )
 
     async def flush_last_used(self) -> None:
         stamps = self.authenticator.take_last_used()

@@ -58,20 +58,36 @@ class KeyStore:
 
     async def ensure_bootstrap_admin(self, plaintext: str) -> ApiKey:
         """Make ``plaintext`` a usable global admin key (idempotent, safe to race)."""
+        try:
+            return await self.ensure(plaintext, NewKey(name=BOOTSTRAP_NAME, role="admin"))
+        except ValueError:
+            raise ValueError(
+                "ROUTER_BOOTSTRAP_ADMIN_KEY is empty or longer than 512 characters"
+            ) from None
+
+    async def ensure(self, plaintext: str, wanted: NewKey) -> ApiKey:
+        """Make ``plaintext`` a usable key exactly as ``wanted`` (idempotent, safe to race).
+
+        A bootstrap key that was revoked or expired is made usable again: its configuration
+        says it must exist, and the way to retire it is to change that configuration.
+        """
         prefix = self.hasher.prefix_of(plaintext)
         if prefix is None:
-            raise ValueError("ROUTER_BOOTSTRAP_ADMIN_KEY is empty or longer than 512 characters")
+            raise ValueError("a bootstrap key is empty or longer than 512 characters")
         row = await self.dal.fetchrow(
-            f"INSERT INTO api_keys (id, prefix, key_hash, name, role, communities)"  # noqa: S608 - fixed columns
-            f" VALUES ($1, $2, $3, $4, 'admin', $5)"
+            f"INSERT INTO api_keys (id, prefix, key_hash, name, role, communities, module_id)"  # noqa: S608 - fixed columns
+            f" VALUES ($1, $2, $3, $4, $5, $6, $7)"
             f" ON CONFLICT (prefix) DO UPDATE SET key_hash = EXCLUDED.key_hash,"
-            f" role = 'admin', communities = EXCLUDED.communities, revoked_at = NULL,"
-            f" expires_at = NULL RETURNING {_COLUMNS}",
+            f" name = EXCLUDED.name, role = EXCLUDED.role, communities = EXCLUDED.communities,"
+            f" module_id = EXCLUDED.module_id, revoked_at = NULL, expires_at = NULL"
+            f" RETURNING {_COLUMNS}",
             uuid.uuid4(),
             prefix,
             self.hasher.digest(plaintext),
-            BOOTSTRAP_NAME,
-            [GLOBAL_SCOPE],
+            wanted.name,
+            wanted.role,
+            list(wanted.communities),
+            wanted.module_id,
         )
         assert row is not None
         return ApiKey.from_row(row)

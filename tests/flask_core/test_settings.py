@@ -68,3 +68,17 @@ def test_router_exits_with_one_line_naming_the_variable() -> None:
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "ROUTER_PORT" in lines[0]
+
+
+def test_a_secret_comes_from_the_variable_or_its_file(tmp_path: Path) -> None:
+    key_file = tmp_path / "quotes.key"
+    key_file.write_text("rh_0123456789ab_from-the-file\n")
+    assert EnvReader({"K": "direct", "K_FILE": str(key_file)}).secret("K") == "direct"
+    assert EnvReader({"K_FILE": str(key_file)}).secret("K") == "rh_0123456789ab_from-the-file"
+    with pytest.raises(SettingsError, match=r"K \(or K_FILE\) is required"):
+        EnvReader({}).secret("K")
+    with pytest.raises(SettingsError, match=r"K_FILE=.*cannot be read"):
+        EnvReader({"K_FILE": str(tmp_path / "missing")}).secret("K")
+    (tmp_path / "empty").write_text("\n")
+    with pytest.raises(SettingsError, match=r"K_FILE=.*is empty"):
+        EnvReader({"K_FILE": str(tmp_path / "empty")}).secret("K")

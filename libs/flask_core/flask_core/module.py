@@ -85,7 +85,7 @@ class ModuleSettings:
             version=env.text("MODULE_VERSION", version),
             port=env.integer("MODULE_PORT", default_port, minimum=1, maximum=65535),
             router_url=str(router_url),
-            router_api_key=env.required("ROUTER_API_KEY"),
+            router_api_key=env.secret("ROUTER_API_KEY"),
             host=env.text("MODULE_HOST", "127.0.0.1"),
             base_url=env.optional("MODULE_BASE_URL"),
             instance_id=env.optional("MODULE_INSTANCE_ID"),

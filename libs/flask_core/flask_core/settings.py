@@ -42,6 +42,27 @@ class EnvReader:
     def optional(self, name: str) -> str | None:
         return self.raw(name)
 
+    def secret(self, name: str) -> str:
+        """``name``, else the content of the file named by ``{name}_FILE`` (container secrets).
+
+        Mounted secrets are files, so a container can get a key without it appearing in its
+        environment (``docker inspect``, ``/proc/*/environ``).
+        """
+        value = self.raw(name)
+        if value is not None:
+            return value
+        path = self.raw(f"{name}_FILE")
+        if path is None:
+            raise SettingsError(f"{name} (or {name}_FILE) is required but not set")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                content = handle.read().strip()
+        except OSError as exc:
+            raise SettingsError(f"{name}_FILE={path!r} cannot be read: {exc.strerror}") from None
+        if not content:
+            raise SettingsError(f"{name}_FILE={path!r} is empty")
+        return content
+
     def convert(self, name: str, default: T, parse: Callable[[str], T]) -> T:
         value = self.raw(name)
         if value is None:
