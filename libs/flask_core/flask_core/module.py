@@ -157,6 +157,7 @@ class ModuleBase:
         self._actions: dict[str, _Action] = {}
         self._commands: list[DeclaredCommand] = []
         self._in_flight = 0
+        self._stopped: list[str] = []  # what drain() stopped, for the shutdown line
         self._idle = asyncio.Event()
         self._started_at = time.monotonic()
         self.app = self._build_app()
@@ -357,6 +358,8 @@ class ModuleBase:
             await self.router.deregister(self.settings.name, self.instance_id)
         except Exception as error:  # best effort: the lease runs out anyway
             _log.warning("deregistration failed: %r", error, extra={"event_type": "SYSTEM"})
+        else:
+            self._stopped.append(f"registration of {self.instance_id} (deregistered)")
         if self._in_flight:
             try:
                 await asyncio.wait_for(self._idle.wait(), self.settings.drain_seconds)
@@ -364,13 +367,15 @@ class ModuleBase:
                 _log.warning("%d calls still in flight at shutdown", self._in_flight)
 
     async def stop(self) -> None:
-        """Drain (if not done yet), release resources, and stop."""
+        """Drain (if not done yet), release resources, and stop, saying what was stopped."""
         await self.drain()
         await self.release()
         await self.router.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         self.state = Lifecycle.STOPPED
+        stopped = ["heartbeats", *self._stopped, "module resources", "router client"]
+        _log.info("stopped %s", ", ".join(stopped), extra={"event_type": "SYSTEM"})
 
 
 def run_module(module: ModuleBase) -> None:
