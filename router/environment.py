@@ -39,7 +39,11 @@ ROUTER_VARIABLES: tuple[Variable, ...] = (
         "Ed25519 private key (PEM) signing router→module tokens and deriving the API-key "
         "pepper; every worker and replica must share it",
     ),
-    Variable("ROUTER_RATE_LIMIT_KEY", "600/minute", "limit per API key (`N/second|minute|hour`)"),
+    Variable(
+        "ROUTER_RATE_LIMIT_KEY",
+        "600/minute",
+        "limit per API key, as `N/second`, `N/minute` or `N/hour`",
+    ),
     Variable("ROUTER_RATE_LIMIT_COMMUNITY", "6000/minute", "limit per community"),
     Variable("ROUTER_RATE_LIMIT_USER", "60/minute", "limit per (community, user)"),
     Variable(
