@@ -134,6 +134,8 @@ class ModuleBase:
     """A Router Hub module: declare actions and commands, then serve ``self.app``."""
 
     module_type = "action"
+    # What ``release()`` closes, named in the one line that says what shutdown stopped.
+    resources: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -374,7 +376,9 @@ class ModuleBase:
         if self.redis is not None:
             await self.redis.aclose()
         self.state = Lifecycle.STOPPED
-        stopped = ["heartbeats", *self._stopped, "module resources", "router client"]
+        stopped = ["heartbeats", *self._stopped, *self.resources, "router client"]
+        if self.redis is not None:
+            stopped.append("Redis client")
         _log.info("stopped %s", ", ".join(stopped), extra={"event_type": "SYSTEM"})
 
 
