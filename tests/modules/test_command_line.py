@@ -105,7 +105,10 @@ async def test_a_module_prints_one_listening_line_and_what_its_shutdown_stopped(
     log = tmp_path / "twitch.log"
     # The router is not running: the module still serves /health and keeps trying to register.
     env = {**MODULE_ENV, "ROUTER_URL": f"http://127.0.0.1:{free_port()}"}
-    async with module_process("twitch", env, log) as base_url, httpx.AsyncClient() as client:
+    async with (
+        module_process("twitch", free_port(), env, log) as base_url,
+        httpx.AsyncClient() as client,
+    ):
         for _ in range(3):
             assert (await client.get(f"{base_url}/health")).status_code == 200
     lines = log.read_text().splitlines()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -56,11 +57,13 @@ async def router_process(
 
 @asynccontextmanager
 async def module_process(
-    name: str, env: dict[str, str], log: Path | None = None
+    name: str, port: int, env: dict[str, str], log: Path | None = None
 ) -> AsyncIterator[str]:
-    """Run ``python -m modules.{name}`` on a free port with ``env``; yield its base URL."""
-    port = free_port()
-    full_env = {**os.environ, **env, "MODULE_PORT": str(port), **_logging(log)}
+    """Run ``python -m modules.<name>`` on ``port`` with ``env``; yield its base URL once up.
+
+    With ``log``, its INFO lines go to that file, in the text form.
+    """
+    full_env = {**os.environ, **_logging(log), **env, "MODULE_PORT": str(port)}
     base_url = f"http://127.0.0.1:{port}"
     with _output(log) as stderr:
         proc = subprocess.Popen(  # noqa: S603 (a module of this repository)
@@ -74,7 +77,7 @@ async def module_process(
             await wait_healthy(base_url, proc)
             yield base_url
         finally:
-            stop_process(proc)
+            await asyncio.to_thread(stop_process, proc)
 
 
 def _logging(log: Path | None) -> dict[str, str]:
