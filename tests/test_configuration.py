@@ -22,8 +22,12 @@ PAGE = REPO / "docs" / "configuration.md"
 # The methods of flask_core.settings.EnvReader whose first argument names a variable.
 READER_METHODS = frozenset(
     {"raw", "required", "text", "optional", "convert", "integer", "number", "choice", "rate", "url"}
-    | {"log_level", "log_format"}
+    | {"log_level", "log_format", "secret"}
 )
+# ``env.secret(NAME)`` reads NAME, else the file named by NAME_FILE.
+FILE_SUFFIX = "_FILE"
+# The system's own variables, handed on to child processes; not configuration.
+SYSTEM_VARIABLES = frozenset({"PATH"})
 IMPLICIT_NAMES = {"log_level": "LOG_LEVEL", "log_format": "LOG_FORMAT"}
 VARIABLE_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
 ROW = re.compile(r"^\|\s*`(?P<name>[A-Z][A-Z0-9_]*)`\s*\|(?P<default>[^|]*)\|(?P<meaning>[^|]*)\|$")
@@ -89,6 +93,8 @@ def _reads(call: ast.Call) -> Iterator[tuple[str, str | None]]:
         elif first is not None and VARIABLE_NAME.match(first):
             default = _literal(call.args[1]) if len(call.args) > 1 else None
             yield first, default if func.attr not in ("convert", "choice") else None
+            if func.attr == "secret":
+                yield first + FILE_SUFFIX, None
     environment_call = isinstance(func, ast.Attribute) and (
         func.attr == "getenv" or (func.attr == "get" and _is_environ(func.value))
     )
@@ -97,9 +103,10 @@ def _reads(call: ast.Call) -> Iterator[tuple[str, str | None]]:
 
 
 def environment_reads(root: Path) -> dict[str, set[str | None]]:
-    """Every variable read under ``root`` → the literal defaults it is read with."""
+    """Every variable read in ``root`` (a file, or the files under a directory) → the literal
+    defaults it is read with."""
     found: dict[str, set[str | None]] = {}
-    for path in sorted(root.rglob("*.py")):
+    for path in [root] if root.is_file() else sorted(root.rglob("*.py")):
         tree = ast.parse(path.read_text(), filename=str(path))
         for node in ast.walk(tree):
             reads: list[tuple[str, str | None]] = []
@@ -110,7 +117,8 @@ def environment_reads(root: Path) -> dict[str, set[str | None]]:
                 if _is_environ(node.value) and key and VARIABLE_NAME.match(key):
                     reads = [(key, None)]
             for name, default in reads:
-                found.setdefault(name, set()).add(default)
+                if name not in SYSTEM_VARIABLES:
+                    found.setdefault(name, set()).add(default)
     return found
 
 
@@ -121,13 +129,24 @@ def test_the_scanner_finds_every_kind_of_read(tmp_path: Path) -> None:
         "env.log_format()\n"
         "os.environ.get('B_FLAG', '')\n"
         "os.getenv('C_NAME')\n"
+        "env.secret('F_KEY')\n"
+        "os.environ.get('PATH', '')\n"
         "x = os.environ['D_URL']\n"
         "os.environ['E_WRITTEN'] = 'only written'\n"
         "headers.get('X_NOT_ENV')\n"
     )
     reads = environment_reads(tmp_path)
-    assert set(reads) == {"A_PORT", "LOG_FORMAT", "B_FLAG", "C_NAME", "D_URL"}
+    assert set(reads) == {
+        "A_PORT",
+        "LOG_FORMAT",
+        "B_FLAG",
+        "C_NAME",
+        "D_URL",
+        "F_KEY",
+        "F_KEY_FILE",
+    }
     assert reads["A_PORT"] == {"80"}
+    assert set(environment_reads(tmp_path / "sample.py")) == set(reads)
 
 
 @pytest.mark.parametrize("package", ["router", "modules", "libs", "tests/support"])
@@ -146,6 +165,7 @@ def test_every_variable_a_service_reads_is_in_its_help(service: str) -> None:
 def test_every_module_setting_is_in_each_module_table() -> None:
     """flask_core.module reads what every module's table must list, with the same defaults."""
     reads = environment_reads(REPO / "libs/flask_core/flask_core/module.py")
+    assert {"ROUTER_URL", "ROUTER_API_KEY", "MODULE_PORT"} <= set(reads)
     for table in (TWITCH_VARIABLES, DISCORD_VARIABLES, QUOTES_VARIABLES):
         listed = {variable.name: variable.default for variable in table + COMMON_VARIABLES}
         assert set(reads) <= set(listed)

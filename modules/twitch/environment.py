@@ -10,11 +10,6 @@ from .module import DEFAULT_PORT
 TWITCH_VARIABLES: tuple[Variable, ...] = (
     *module_variables("twitch", DEFAULT_PORT),
     Variable("TWITCH_WEBHOOK_SECRET", REQUIRED, "the EventSub secret signing every webhook"),
-    Variable(
-        "REDIS_URL",
-        "unset: message ids remembered in-process",
-        "Redis where EventSub message ids are remembered across instances",
-    ),
     Variable("TWITCH_CLIENT_ID", UNSET, "app client id (Helix `Client-Id`, client credentials)"),
     Variable("TWITCH_CLIENT_SECRET", UNSET, "app client secret for the app access token"),
     Variable(

@@ -27,6 +27,8 @@ HELP: dict[tuple[str, ...], tuple[Variable, ...]] = {
     ("modules.discord",): DISCORD_VARIABLES + COMMON_VARIABLES,
     ("modules.quotes",): QUOTES_VARIABLES + COMMON_VARIABLES,
 }
+# Read from the variable or from the file its ``_FILE`` twin names.
+SECRETS = {"ROUTER_API_KEY"}
 # Enough for every module but one missing setting each, named by the test.
 MODULE_ENV = {
     "ROUTER_URL": "http://127.0.0.1:9",
@@ -77,8 +79,9 @@ def test_a_missing_required_setting_stops_the_module_with_one_line(
     env = {name: value for name, value in MODULE_ENV.items() if name != missing}
     done = run((module,), env)
     assert done.returncode == 2
+    named = f"{missing} (or {missing}_FILE)" if missing in SECRETS else missing
     assert done.stderr.strip().splitlines() == [
-        f"{module.split('.')[1]}: configuration error: {missing} is required but not set"
+        f"{module.split('.')[1]}: configuration error: {named} is required but not set"
     ]
 
 

@@ -59,7 +59,22 @@ def module_variables(name: str, port: int) -> tuple[Variable, ...]:
     """What every module reads (``flask_core.module.ModuleSettings``), with its own defaults."""
     return (
         Variable("ROUTER_URL", REQUIRED, "the router's base URL, `http(s)://…`"),
-        Variable("ROUTER_API_KEY", REQUIRED, "the module's API key (role and `module_id` bound)"),
+        Variable(
+            "ROUTER_API_KEY",
+            REQUIRED,
+            "the module's API key (role and `module_id` bound); or `ROUTER_API_KEY_FILE`",
+        ),
+        Variable(
+            "ROUTER_API_KEY_FILE",
+            UNSET,
+            "a file holding the key, read when `ROUTER_API_KEY` is unset (container secrets)",
+        ),
+        Variable(
+            "REDIS_URL",
+            "unset: in-process memory",
+            "Redis the module's instances share: router-token ids already used and, for "
+            "Twitch, EventSub message ids already seen",
+        ),
         Variable("MODULE_NAME", name, "the module id it registers as"),
         Variable("MODULE_VERSION", "the package version", "the version it registers with"),
         Variable("MODULE_HOST", "127.0.0.1", "bind address (the container image sets `0.0.0.0`)"),
