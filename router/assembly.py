@@ -66,7 +66,7 @@ async def assemble(
     """Open every service of the router; on exit close them all, in reverse order."""
     if not settings.database_url or not settings.redis_url:
         raise RuntimeError("DATABASE_URL and REDIS_URL must be resolved before the app starts")
-    async with AsyncExitStack() as stack:
+    async with ServiceStack() as stack:
         started_at = time.monotonic()
         dal = await AsyncDAL.connect(settings.database_url, max_size=20)
         _on_close(stack, "database", dal.close)
@@ -124,7 +124,21 @@ async def assemble(
         )
 
 
-def _on_close(stack: AsyncExitStack, name: str, close: Callable[[], Awaitable[Any]]) -> None:
+class ServiceStack(AsyncExitStack):
+    """The assembly's exit stack: it remembers what it closed and ends with one line naming it,
+    so a shutdown read at a terminal says what was stopped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.closed: list[str] = []
+        self.callback(self._report)  # the first pushed, so the last to run
+
+    def _report(self) -> None:
+        if self.closed:
+            _log.info("stopped %s", ", ".join(self.closed), extra={"event_type": "SYSTEM"})
+
+
+def _on_close(stack: ServiceStack, name: str, close: Callable[[], Awaitable[Any]]) -> None:
     """Run ``close`` when the stack unwinds; a failing step is logged, the others still run."""
 
     async def step() -> None:
@@ -132,11 +146,13 @@ def _on_close(stack: AsyncExitStack, name: str, close: Callable[[], Awaitable[An
             await close()
         except Exception:
             _log.exception("closing %s failed", name, extra={"event_type": "ERROR"})
+        else:
+            stack.closed.append(name)
 
     stack.push_async_callback(step)
 
 
-def _task_set(stack: AsyncExitStack, name: str) -> BackgroundTasks:
+def _task_set(stack: ServiceStack, name: str) -> BackgroundTasks:
     """Background tasks of one service, registered after it so they stop before it closes."""
     tasks = BackgroundTasks()
     _on_close(stack, f"{name} tasks", tasks.close)
@@ -152,7 +168,7 @@ def _http_client() -> httpx.AsyncClient:
 
 
 async def _open_keys(
-    stack: AsyncExitStack, settings: RouterSettings, dal: AsyncDAL, redis: aioredis.Redis
+    stack: ServiceStack, settings: RouterSettings, dal: AsyncDAL, redis: aioredis.Redis
 ) -> KeyService:
     keys = await KeyService.load(dal, redis, settings)
     _on_close(stack, "keys", keys.close)  # flushes the last-use stamps still in memory
@@ -173,7 +189,7 @@ async def load_signing_key(settings: RouterSettings) -> SigningKey:
 
 
 async def _open_registry(
-    stack: AsyncExitStack,
+    stack: ServiceStack,
     settings: RouterSettings,
     keyspace: Keyspace,
     dal: AsyncDAL,
@@ -211,7 +227,7 @@ async def _open_registry(
 
 
 async def _open_events(
-    stack: AsyncExitStack, wiring: EventWiring, settings: RouterSettings
+    stack: ServiceStack, wiring: EventWiring, settings: RouterSettings
 ) -> EventService:
     events = EventService(wiring, settings.events)
     _on_close(stack, "events", events.close)  # after its deliverers and flusher have stopped

@@ -8,17 +8,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask_core.settings import SettingsError, exit_on_settings_error
+from flask_core.variables import command_line, variables_help
 
+from .environment import HUB_SECTIONS, ROUTER_SECTIONS
 from .keys.cli import add_key_commands, run_keys
 from .keys.secrets_cli import add_secret_commands, run_secrets
 from .settings import RouterSettings
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m router", description="Router Hub router")
+    parser = command_line("python -m router", "Router Hub router", ROUTER_SECTIONS)
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("serve", help="run the router (default)")
-    commands.add_parser("hub", help="run the router and every module (make run)")
+    commands.add_parser(
+        "serve",
+        help="run the router (default)",
+        epilog=variables_help(ROUTER_SECTIONS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands.add_parser(
+        "hub",
+        help="run the router and every module (make run)",
+        epilog=variables_help(HUB_SECTIONS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_key_commands(commands)
     add_secret_commands(commands)
     return parser

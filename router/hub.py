@@ -143,6 +143,12 @@ class Hub:
                 _log.warning("%s did not stop in time; killing it", name)
                 process.kill()
                 process.wait()
+            _log.info(
+                "stopped %s (exit code %s)",
+                name,
+                process.returncode,
+                extra={"event_type": "SYSTEM"},
+            )
 
     def run(self, stack: ExitStack) -> int:
         settings = resolve_stores(self.settings, stack)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import replace
 
@@ -12,7 +13,7 @@ from hypercorn.config import Config
 from hypercorn.run import run
 
 from flask_core.embedded import EmbeddedPostgres, EmbeddedRedis
-from flask_core.logging import configure_logging, get_logger
+from flask_core.logging import HYPERCORN_LOGGER, configure_logging, get_logger
 from flask_core.serving import SlowClientLimits, apply_limits
 
 from . import __version__
@@ -28,14 +29,20 @@ def resolve_stores(settings: RouterSettings, stack: ExitStack) -> RouterSettings
     if database_url is None:
         postgres = EmbeddedPostgres(settings.data_dir)
         database_url = postgres.start()
-        stack.callback(lambda: postgres.stop() if postgres.started_here else None)
+        if postgres.started_here:
+            stack.callback(_stopped, "embedded PostgreSQL", postgres.stop)
         _log.info("embedded PostgreSQL in %s", postgres.pgdata, extra={"event_type": "SYSTEM"})
     if redis_url is None:
         redis = EmbeddedRedis(settings.data_dir)
         redis_url = redis.start()
-        stack.callback(redis.stop)
+        stack.callback(_stopped, "embedded Redis", redis.stop)
         _log.info("embedded Redis at %s", redis_url, extra={"event_type": "SYSTEM"})
     return replace(settings, database_url=database_url, redis_url=redis_url)
+
+
+def _stopped(name: str, stop: Callable[[], object]) -> None:
+    stop()
+    _log.info("stopped %s", name, extra={"event_type": "SYSTEM"})
 
 
 def hypercorn_config(settings: RouterSettings) -> Config:
@@ -49,7 +56,7 @@ def hypercorn_config(settings: RouterSettings) -> Config:
     # 60 s idle timeout; the body deadline and header-size cap are flask_core's (SPEC §2).
     apply_limits(config, ROUTER_LIMITS)
     config.accesslog = None  # every request already leaves an AAA line
-    config.errorlog = logging.getLogger("hypercorn.error")
+    config.errorlog = logging.getLogger(HYPERCORN_LOGGER)  # our format, one "listening" line
     return config
 
 
@@ -70,11 +77,13 @@ def serve(settings: RouterSettings) -> int:
         os.environ["DATABASE_URL"] = settings.database_url
         os.environ["REDIS_URL"] = settings.redis_url
         _prepare_multiprocess_metrics(settings)
-        _log.info(
-            "router listening on %s:%s with %s worker(s)",
-            settings.host,
-            settings.port,
-            settings.workers,
-            extra={"event_type": "SYSTEM"},
-        )
+        if settings.workers > 1:
+            # Workers keep quiet about the socket they share (flask_core ListeningLine).
+            _log.info(
+                "listening on http://%s:%s with %s workers",
+                settings.host,
+                settings.port,
+                settings.workers,
+                extra={"event_type": "SYSTEM"},
+            )
         return run(hypercorn_config(settings))

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from flask_core.module import serve_from_env
+from collections.abc import Sequence
 
+from flask_core.module import serve_from_env
+from flask_core.variables import command_line
+
+from .environment import SECTIONS
 from .module import QuotesModule, QuotesSettings
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    command_line(
+        "python -m modules.quotes", "Router Hub: the quotes action module.", SECTIONS
+    ).parse_args(argv)
     serve_from_env(QuotesSettings.from_env, QuotesModule, "quotes")
 
 

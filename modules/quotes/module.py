@@ -35,6 +35,8 @@ class QuotesSettings:
 class QuotesModule(ModuleBase):
     """Quotes per community in PostgreSQL; one community never sees another's quotes."""
 
+    resources = ("database pool",)
+
     module_type = "action"
 
     def __init__(self, settings: QuotesSettings) -> None:

@@ -52,6 +52,7 @@ class TwitchModule(TriggerModule):
     """``POST /webhooks/twitch``: EventSub notifications, challenges and revocations."""
 
     platform = "twitch"
+    resources = ("event forwarder", "message-id store")
 
     def __init__(self, settings: TwitchSettings) -> None:
         super().__init__(settings.module)

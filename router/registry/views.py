@@ -86,7 +86,7 @@ async def register() -> Response:
 
 
 @blueprint.post("/modules/<module_id>/instances/<instance_id>/heartbeat")
-@route(guard=OWN_MODULE)
+@route(guard=OWN_MODULE, routine=True)
 async def heartbeat(module_id: str, instance_id: str) -> Response:
     """Renew an instance's lease; 404 when it is gone (the module registers again)."""
     registry = REGISTRY.get()

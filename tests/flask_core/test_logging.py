@@ -3,16 +3,24 @@ from __future__ import annotations
 import io
 import json
 import logging
+import multiprocessing
 from collections.abc import Iterator
 
 import pytest
+from quart import Quart
 
+from flask_core import errors
+from flask_core.api import install_request_plumbing
+from flask_core.auth import PUBLIC, public
 from flask_core.logging import (
+    MESSAGE_LIMIT,
     AAAJsonFormatter,
     AAATextFormatter,
+    ListeningLine,
     bound_context,
     log_audit_event,
 )
+from flask_core.routes import route
 
 
 @pytest.fixture
@@ -79,3 +87,73 @@ def test_secrets_in_details_are_redacted(captured: tuple[io.StringIO, logging.Ha
 def test_unknown_category_is_refused() -> None:
     with pytest.raises(ValueError):
         log_audit_event("OTHER", None, None, "x", "y")
+
+
+def _record(message: str, *args: object, name: str = "x") -> logging.LogRecord:
+    return logging.LogRecord(name, logging.INFO, __file__, 1, message, args, None)
+
+
+def test_text_line_ends_with_the_message_short_and_on_one_line() -> None:
+    formatter = AAATextFormatter()
+    with bound_context(correlation_id="0" * 32):
+        line = formatter.format(_record("embedded Redis at %s\nready", "unix:///tmp/r.sock"))
+    assert line.endswith("result=- embedded Redis at unix:///tmp/r.sock ready")
+    assert "correlation_id" not in line  # kept in the JSON form, too long to read here
+    long = formatter.format(_record("x" * 1000))
+    assert len(long.split("result=- ", 1)[1]) == MESSAGE_LIMIT
+    assert long.endswith("…")
+
+
+def test_hypercorn_running_on_becomes_the_one_listening_line() -> None:
+    record = _record("Running on http://127.0.0.1:8010 (CTRL + C to quit)")
+    assert ListeningLine().filter(record)
+    assert record.getMessage() == "listening on http://127.0.0.1:8010"
+    assert AAATextFormatter().format(record).split()[3] == "SYSTEM"
+    other = _record("Running the migrations")
+    assert ListeningLine().filter(other) and other.getMessage() == "Running the migrations"
+
+
+def test_a_worker_process_leaves_the_listening_line_to_its_parent(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(multiprocessing, "parent_process", lambda: object())
+    record = _record("Running on http://127.0.0.1:8000 (CTRL + C to quit)")
+    assert not ListeningLine().filter(record)
+
+
+async def test_probes_and_routine_calls_log_at_debug_unless_they_fail(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    app = Quart(__name__)
+    install_request_plumbing(app)
+
+    @app.get("/health")
+    @public
+    async def health() -> str:
+        return "ok"
+
+    @app.post("/beat/<outcome>")
+    @route(guard=PUBLIC, routine=True)
+    async def beat(outcome: str) -> str:
+        if outcome == "gone":
+            raise errors.NotFound("no lease")
+        return "ok"
+
+    @app.post("/work")
+    @public
+    async def work() -> str:
+        return "ok"
+
+    client = app.test_client()
+    with caplog.at_level(logging.DEBUG, logger="flask_core.request"):
+        await client.get("/health")
+        await client.post("/beat/fine")
+        await client.post("/beat/gone")
+        await client.post("/work")
+    lines = [(getattr(r, "action", None), r.levelno) for r in caplog.records]
+    assert lines == [
+        ("GET /health", logging.DEBUG),
+        ("POST /beat/<outcome>", logging.DEBUG),
+        ("POST /beat/<outcome>", logging.INFO),  # a refused heartbeat is worth reading
+        ("POST /work", logging.INFO),
+    ]

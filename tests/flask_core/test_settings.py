@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import io
+import os
+import pty
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from flask_core.settings import EnvReader, SettingsError, parse_rate
+from flask_core.settings import EnvReader, SettingsError, parse_rate, terminal_log_format
 from router.settings import RouterSettings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -82,3 +85,47 @@ def test_a_secret_comes_from_the_variable_or_its_file(tmp_path: Path) -> None:
     (tmp_path / "empty").write_text("\n")
     with pytest.raises(SettingsError, match=r"K_FILE=.*is empty"):
         EnvReader({"K_FILE": str(tmp_path / "empty")}).secret("K")
+
+
+class _Stream(io.StringIO):
+    def __init__(self, terminal: bool) -> None:
+        super().__init__()
+        self.terminal = terminal
+
+    def isatty(self) -> bool:
+        return self.terminal
+
+
+def test_log_format_follows_the_stream() -> None:
+    assert terminal_log_format(_Stream(terminal=True)) == "text"
+    assert terminal_log_format(_Stream(terminal=False)) == "json"
+    closed = io.StringIO()
+    closed.close()
+    assert terminal_log_format(closed) == "json"
+
+
+def test_a_set_log_format_wins_over_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stdout", _Stream(terminal=True))
+    assert EnvReader({}).log_format() == "text"
+    assert EnvReader({"LOG_FORMAT": "json"}).log_format() == "json"
+    monkeypatch.setattr(sys, "stdout", _Stream(terminal=False))
+    assert EnvReader({}).log_format() == "json"
+    assert EnvReader({"LOG_FORMAT": "TEXT"}).log_format() == "text"
+
+
+def test_log_format_is_text_at_a_terminal_and_json_on_a_pipe() -> None:
+    code = "from flask_core.settings import EnvReader; print(EnvReader({}).log_format())"
+    piped = subprocess.run(  # noqa: S603
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    assert piped.stdout.strip() == "json"
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-c", code], cwd=REPO, stdout=follower, stderr=subprocess.PIPE
+        )
+        os.close(follower)
+        assert proc.wait(timeout=60) == 0
+        assert os.read(leader, 1024).decode().strip() == "text"
+    finally:
+        os.close(leader)

@@ -1,13 +1,15 @@
-"""``python -m router`` as a real process (several Hypercorn workers) on a test's stores."""
+"""``python -m router`` and ``python -m modules.*`` as real processes on a test's stores."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -20,8 +22,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @asynccontextmanager
-async def router_process(settings: RouterSettings, workers: int = 2) -> AsyncIterator[str]:
-    """Run the router on ``settings``' database, Redis and data dir; yield its base URL."""
+async def router_process(
+    settings: RouterSettings, workers: int = 2, log: Path | None = None
+) -> AsyncIterator[str]:
+    """Run the router on ``settings``' database, Redis and data dir; yield its base URL.
+
+    With ``log``, its INFO lines go to that file, in the text form.
+    """
     port = free_port()
     env = {
         **os.environ,
@@ -30,21 +37,62 @@ async def router_process(settings: RouterSettings, workers: int = 2) -> AsyncIte
         "ROUTER_PORT": str(port),
         "ROUTER_WORKERS": str(workers),
         "ROUTER_DATA_DIR": str(settings.data_dir),
-        "LOG_LEVEL": "WARNING",
+        **_logging(log),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "router"],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     base_url = f"http://127.0.0.1:{port}"
-    try:
-        await wait_healthy(base_url, proc)
-        yield base_url
-    finally:
-        stop_process(proc)
+    with _output(log) as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "router"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            await wait_healthy(base_url, proc)
+            yield base_url
+        finally:
+            stop_process(proc)
+
+
+@asynccontextmanager
+async def module_process(
+    name: str, port: int, env: dict[str, str], log: Path | None = None
+) -> AsyncIterator[str]:
+    """Run ``python -m modules.<name>`` on ``port`` with ``env``; yield its base URL once up.
+
+    With ``log``, its INFO lines go to that file, in the text form.
+    """
+    full_env = {**os.environ, **_logging(log), **env, "MODULE_PORT": str(port)}
+    base_url = f"http://127.0.0.1:{port}"
+    with _output(log) as stderr:
+        proc = subprocess.Popen(  # noqa: S603 (a module of this repository)
+            [sys.executable, "-m", f"modules.{name}"],
+            cwd=REPO,
+            env=full_env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            await wait_healthy(base_url, proc)
+            yield base_url
+        finally:
+            await asyncio.to_thread(stop_process, proc)
+
+
+def _logging(log: Path | None) -> dict[str, str]:
+    if log is None:
+        return {"LOG_LEVEL": "WARNING"}
+    return {"LOG_LEVEL": "INFO", "LOG_FORMAT": "text"}
+
+
+@contextmanager
+def _output(log: Path | None) -> Iterator[IO[bytes] | int]:
+    if log is None:
+        yield subprocess.DEVNULL
+        return
+    with log.open("wb") as handle:
+        yield handle
 
 
 def stop_process(proc: subprocess.Popen[bytes], grace: float = 20) -> None:

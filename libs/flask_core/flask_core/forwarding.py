@@ -269,6 +269,7 @@ class TriggerModule(ModuleBase):
 
     module_type = "trigger"
     platform = "unknown"
+    resources: tuple[str, ...] = ("event forwarder",)
 
     def __init__(self, settings: ModuleSettings) -> None:
         super().__init__(settings)

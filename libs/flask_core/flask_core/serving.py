@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from hypercorn.config import Config
 from quart import Quart
 
+from .logging import HYPERCORN_LOGGER
+
 
 @dataclass(frozen=True, slots=True)
 class SlowClientLimits:
@@ -42,7 +44,7 @@ def hypercorn_config(bind: str, limits: SlowClientLimits = MODULE_LIMITS) -> Con
     config = Config()
     config.bind = [bind]
     config.accesslog = None  # every request already leaves an AAA line
-    config.errorlog = logging.getLogger("hypercorn.error")
+    config.errorlog = logging.getLogger(HYPERCORN_LOGGER)  # our format, one "listening" line
     apply_limits(config, limits)
     return config
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sys
 from collections.abc import Callable, Mapping
-from typing import NoReturn, TypeVar
+from typing import NoReturn, TextIO, TypeVar
 
 T = TypeVar("T")
 
@@ -103,7 +103,7 @@ class EnvReader:
         return self.choice(name, "INFO", _LEVELS)
 
     def log_format(self, name: str = "LOG_FORMAT") -> str:
-        return self.choice(name, "json", ("json", "text"))
+        return self.choice(name, terminal_log_format(), ("json", "text"))
 
     def rate(self, name: str, default: str) -> str:
         return self.convert(name, default, parse_rate)
@@ -115,6 +115,19 @@ class EnvReader:
             return text
 
         return self.convert(name, None, parse)
+
+
+def terminal_log_format(stream: TextIO | None = None) -> str:
+    """``text`` when ``stream`` (standard output by default) is a terminal, else ``json``.
+
+    A person at a terminal reads the one-line form; a collector reading a pipe or a file
+    wants JSON.
+    """
+    stream = sys.stdout if stream is None else stream
+    try:
+        return "text" if stream.isatty() else "json"
+    except (AttributeError, ValueError):  # closed or replaced by an object without a tty
+        return "json"
 
 
 def parse_rate(text: str) -> str:
