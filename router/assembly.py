@@ -83,7 +83,9 @@ async def assemble(
         registry, breakers = await _open_registry(
             stack, settings, keyspace, dal, redis, http, audit
         )
-        dispatcher = Dispatcher(registry, breakers, http, signing_key)
+        dispatcher = Dispatcher(
+            registry, breakers, http, signing_key, proxy_timeout_ms=settings.proxy_timeout_ms
+        )
         limiter = FailoverRateLimiter(
             RedisRateLimiter(redis, prefix=keyspace.ratelimit_prefix), MemoryRateLimiter()
         )
