@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -57,11 +58,26 @@ def _discord_secrets(directory: Path) -> dict[str, str]:
     }
 
 
-MODULES: tuple[ModuleSpec, ...] = (
-    ModuleSpec("quotes", "action", 8020, _no_secrets),
-    ModuleSpec("twitch", "trigger", 8010, _twitch_secrets),
-    ModuleSpec("discord", "trigger", 8011, _discord_secrets),
-)
+# The modules that need secrets made up for a local run; every other module needs none.
+SECRETS: dict[str, Callable[[Path], dict[str, str]]] = {
+    "twitch": _twitch_secrets,
+    "discord": _discord_secrets,
+}
+MODULE_LIST = Path(__file__).resolve().parents[1] / "modules" / "hub.toml"
+
+
+def load_modules(path: Path = MODULE_LIST) -> tuple[ModuleSpec, ...]:
+    """The modules the hub starts, in order, from ``modules/hub.toml``."""
+    entries = tomllib.loads(path.read_text()).get("module", [])
+    return tuple(
+        ModuleSpec(
+            entry["name"],
+            entry["role"],
+            int(entry["port"]),
+            SECRETS.get(entry["name"], _no_secrets),
+        )
+        for entry in entries
+    )
 
 
 def _kept_secret(path: Path) -> str:
@@ -159,7 +175,8 @@ class Hub:
         stores = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
         self.spawn("router", "router", {**stores, "ROUTER_BOOTSTRAP_ADMIN_KEY": admin_key})
         self.wait_healthy(self.router_url, "router")
-        for spec in MODULES:
+        modules = load_modules()
+        for spec in modules:
             env = {
                 **stores,
                 **spec.secrets(self.directory),
@@ -172,7 +189,7 @@ class Hub:
         _log.info(
             "hub up: router %s, modules %s; admin key in %s",
             self.router_url,
-            ", ".join(spec.name for spec in MODULES),
+            ", ".join(spec.name for spec in modules),
             self.directory / "admin.key",
             extra={"event_type": "SYSTEM"},
         )
