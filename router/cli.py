@@ -1,4 +1,4 @@
-"""The router's command line: ``serve`` (default), ``hub``, ``keys``, ``secrets``, ``new-module``."""
+"""The router's command line: serve (default), hub, keys, secrets and new-module."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import time
-import tomllib
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from nacl.signing import SigningKey
 from flask_core.logging import configure_logging, get_logger
 
 from . import __version__
+from .modulelist import MODULE_LIST, listed_modules
 from .server import resolve_stores
 from .settings import RouterSettings
 
@@ -63,20 +63,13 @@ SECRETS: dict[str, Callable[[Path], dict[str, str]]] = {
     "twitch": _twitch_secrets,
     "discord": _discord_secrets,
 }
-MODULE_LIST = Path(__file__).resolve().parents[1] / "modules" / "hub.toml"
 
 
 def load_modules(path: Path = MODULE_LIST) -> tuple[ModuleSpec, ...]:
     """The modules the hub starts, in order, from ``modules/hub.toml``."""
-    entries = tomllib.loads(path.read_text()).get("module", [])
     return tuple(
-        ModuleSpec(
-            entry["name"],
-            entry["role"],
-            int(entry["port"]),
-            SECRETS.get(entry["name"], _no_secrets),
-        )
-        for entry in entries
+        ModuleSpec(m.name, m.role, m.port, SECRETS.get(m.name, _no_secrets))
+        for m in listed_modules(path)
     )
 
 

@@ -23,6 +23,7 @@ RESERVED = frozenset({"router", "flask_core", "modules", "tests", "libs", "deplo
 HUB_LIST = Path("modules") / "hub.toml"
 COMPOSE = Path("docker-compose.yml")
 K8S_BASE = Path("deploy") / "k8s" / "base"
+K8S_EXAMPLE_SECRETS = Path("deploy") / "k8s" / "overlays" / "example" / "secrets.example.yaml"
 _COMPOSE_PORT = re.compile(r'^\s*MODULE_PORT:\s*"?(\d+)"?\s*$', re.MULTILINE)
 
 
@@ -48,7 +49,6 @@ class Scaffolded:
             kind=self.kind,
             port=self.port,
             files="\n".join(lines),
-            key_variable=key_variable(self.name),
             k8s_step=(
                 f";\n     on Kubernetes, the Secret hub-{dns_name(self.name)}-key"
                 " (member ROUTER_API_KEY)"
@@ -56,10 +56,6 @@ class Scaffolded:
                 else ""
             ),
         )
-
-
-def key_variable(name: str) -> str:
-    return f"{name.upper()}_API_KEY"
 
 
 def dns_name(name: str) -> str:
@@ -155,7 +151,7 @@ def _fields(result: Scaffolded, k8s: bool) -> dict[str, object]:
         "port": result.port,
         "cls": class_name(result.name),
         "summary": summary,
-        "key_variable": key_variable(result.name),
+        "dns": dns_name(result.name),
         "k8s_note": f" and `{K8S_BASE}/{dns_name(result.name)}.yaml`" if k8s else "",
     }
 
@@ -178,25 +174,39 @@ def _write_package(root: Path, result: Scaffolded, k8s: bool) -> None:
         result.written.append(relative)
 
 
-def _with_compose_service(text: str, result: Scaffolded) -> str:
-    """Insert the service at the end of the top-level ``services:`` section, keeping comments."""
-    lines = text.splitlines(keepends=True)
+def _section(lines: list[str], header: str, indent: str = "") -> tuple[int, int]:
+    """The line range ``(start, end)`` of the block under ``header`` (up to the next sibling)."""
     try:
-        start = lines.index("services:\n")
+        start = lines.index(f"{indent}{header}\n")
     except ValueError as error:
-        raise ScaffoldError(f"{COMPOSE} has no top-level services: section") from error
-    end = next(
-        (i for i in range(start + 1, len(lines)) if re.match(r"^[A-Za-z]", lines[i])), len(lines)
-    )
+        raise ScaffoldError(f"{COMPOSE} has no {header!r} section") from error
+    sibling = re.compile(rf"^{indent}[A-Za-z]")
+    end = next((i for i in range(start + 1, len(lines)) if sibling.match(lines[i])), len(lines))
+    while end > start + 1 and not lines[end - 1].strip():
+        end -= 1  # before the blank lines that separate the blocks
+    return start, end
+
+
+def _with_compose_service(text: str, result: Scaffolded) -> str:
+    """Add the service, its secrets volume, and that volume to the one-shot ``secrets`` service.
+
+    Edited as text, so the file's comments, anchors and order stay as they are.
+    """
+    name, dns = result.name, dns_name(result.name)
+    lines = text.splitlines(keepends=True)
     if lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
-    block = templates.COMPOSE_SERVICE.format(
-        name=result.name,
-        dns=dns_name(result.name),
-        port=result.port,
-        key_variable=key_variable(result.name),
-    )
-    lines.insert(end, block)
+    _, end = _section(lines, "volumes:")
+    lines.insert(end, f"  {dns}-secrets:\n")
+    start, end = _section(lines, "secrets:", "  ")
+    mounts, _ = _section(lines[start:end], "volumes:", "    ")
+    last = start + mounts + 1
+    while last < end and lines[last].startswith("      - "):
+        last += 1
+    lines.insert(last, f"      - {dns}-secrets:/secrets/{name}\n")
+    _, end = _section(lines, "services:")
+    service = templates.COMPOSE_SERVICE.format(name=name, dns=dns, port=result.port)
+    lines.insert(end, "\n" + service.rstrip("\n") + "\n")
     return "".join(lines)
 
 
@@ -227,4 +237,7 @@ def _edits(root: Path, result: Scaffolded, k8s: bool) -> dict[Path, str]:
         kustomization = K8S_BASE / "kustomization.yaml"
         text = (root / kustomization).read_text()
         edits[kustomization] = _with_resource(text, f"{dns_name(result.name)}.yaml")
+        if (root / K8S_EXAMPLE_SECRETS).is_file():  # the example overlay provides every Secret
+            secret = templates.K8S_EXAMPLE_SECRET.format(dns=dns_name(result.name))
+            edits[K8S_EXAMPLE_SECRETS] = (root / K8S_EXAMPLE_SECRETS).read_text() + secret
     return edits

@@ -117,21 +117,32 @@ A Router Hub {kind} module on `flask_core.module.ModuleBase`, created by
 - `tests/modules/{name}/`: the module against a real router.
 - Run it: `make run` starts it with the hub on port {port}; alone:
   `ROUTER_URL=http://127.0.0.1:8000 ROUTER_API_KEY=... python -m modules.{name}`.
-- Deployment: the `{name}` service in `docker-compose.yml` (its key in `{key_variable}`){k8s_note}.
+- Deployment: the `{dns}` service in `docker-compose.yml`{k8s_note}; its key is minted by
+  `python -m router secrets init` (into `{name}/ROUTER_API_KEY`), as for every listed module.
 
 See `docs/modules.md` for the whole contract (registration, tokens, events, replies).
 """
 
 COMPOSE_SERVICE = """  {dns}:
-    build: {{context: ., dockerfile: deploy/Dockerfile}}
+    <<: *hub-image
     command: ["python", "-m", "modules.{name}"]
     environment:
+      <<: *redis-env
       MODULE_HOST: 0.0.0.0
       MODULE_PORT: "{port}"
       MODULE_BASE_URL: http://{dns}:{port}
       ROUTER_URL: http://router:8000
-      ROUTER_API_KEY: ${{{key_variable}:?set {key_variable}}}
-    depends_on: [router]
+      ROUTER_API_KEY_FILE: /secrets/ROUTER_API_KEY
+    volumes:
+      - {dns}-secrets:/secrets:ro
+    expose: ["{port}"]
+    healthcheck:
+      <<: *module-health
+      test: ["CMD", "python", "-m", "flask_core.probe", "http://127.0.0.1:{port}/health"]
+    stop_grace_period: 30s
+    depends_on:
+      router: {{condition: service_healthy}}
+    restart: unless-stopped
 
 """
 
@@ -145,16 +156,21 @@ spec:
   replicas: 2
   selector:
     matchLabels: {{app.kubernetes.io/name: {dns}}}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate: {{maxUnavailable: 0, maxSurge: 1}}
   template:
     metadata:
       labels: {{app.kubernetes.io/name: {dns}}}
     spec:
       automountServiceAccountToken: false
+      # preStop 5 s + the module's drain + Hypercorn's 10 s graceful close.
       terminationGracePeriodSeconds: 35
       securityContext:
         runAsNonRoot: true
         runAsUser: 10001
         runAsGroup: 10001
+        fsGroup: 10001
         seccompProfile: {{type: RuntimeDefault}}
       containers:
         - name: {dns}
@@ -176,18 +192,24 @@ spec:
             # Each pod registers its own address, so the router balances and breaks per pod.
             - {{name: MODULE_BASE_URL, value: "http://$(POD_IP):{port}"}}
             - {{name: MODULE_INSTANCE_ID, value: "$(POD_NAME)"}}
-            - name: ROUTER_API_KEY
-              valueFrom:
-                secretKeyRef: {{name: hub-{dns}-key, key: ROUTER_API_KEY}}
+            - {{name: ROUTER_API_KEY_FILE, value: /secrets/ROUTER_API_KEY}}
           livenessProbe:
             httpGet: {{path: /health, port: http}}
             periodSeconds: 10
+            timeoutSeconds: 3
+            failureThreshold: 3
           readinessProbe:
             # 503 while draining, so a leaving pod gets no new traffic.
             httpGet: {{path: /health, port: http}}
             periodSeconds: 5
+            timeoutSeconds: 3
+            failureThreshold: 2
+          lifecycle:
+            preStop:
+              exec:
+                command: ["sleep", "5"]
           resources:
-            requests: {{cpu: 50m, memory: 96Mi}}
+            requests: {{cpu: 100m, memory: 128Mi}}
             limits: {{cpu: 500m, memory: 256Mi}}
           securityContext:
             allowPrivilegeEscalation: false
@@ -195,10 +217,19 @@ spec:
             capabilities:
               drop: ["ALL"]
           volumeMounts:
+            - {{name: data, mountPath: /data}}
             - {{name: tmp, mountPath: /tmp}}
+            - {{name: secrets, mountPath: /secrets, readOnly: true}}
       volumes:
+        - name: data
+          emptyDir: {{sizeLimit: 256Mi}}
         - name: tmp
           emptyDir: {{sizeLimit: 64Mi}}
+        - name: secrets
+          # Its own key only: kubectl create secret generic hub-{dns}-key --from-file=DIR/{name}
+          secret:
+            secretName: hub-{dns}-key
+            defaultMode: 0440
 ---
 apiVersion: v1
 kind: Service
@@ -209,7 +240,28 @@ spec:
   selector: {{app.kubernetes.io/name: {dns}}}
   ports:
     - {{name: http, port: {port}, targetPort: http}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {dns}
+spec:
+  # maxUnavailable, not minAvailable: a one-replica module must still let a node drain.
+  maxUnavailable: 1
+  selector:
+    matchLabels: {{app.kubernetes.io/name: {dns}}}
 """
+
+# An example placeholder, as the overlay holds for every module.
+K8S_EXAMPLE_SECRET = """---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: hub-{dns}-key
+type: Opaque
+stringData:
+  ROUTER_API_KEY: EXAMPLE-NOT-A-KEY
+"""  # noqa: S105
 
 HUB_ENTRY = """
 [[module]]
@@ -228,7 +280,7 @@ Next steps:
                       -H "X-API-Key: $KEY" -H "X-Community-ID: c1" \\
                       -H "Content-Type: application/json" \\
                       -d '{{"user_id": "twitch:1", "params": {{"text": "hi"}}}}'
-  5. Deploy: set {key_variable} for docker compose
-     (a key bound to module {name}, role {kind}){k8s_step}.
+  5. Deploy: `python -m router secrets init DIR` now also mints {name}/ROUTER_API_KEY
+     (docker compose runs it for you){k8s_step}.
   Guide: docs/modules.md
 """

@@ -11,9 +11,22 @@ from pathlib import Path
 import pytest
 
 from router.hub import load_modules
+from router.keys.bootstrap import init_secrets
+from router.modulelist import listed_modules
 from router.scaffold import ScaffoldError, new_module
+from tests.support.compose import environment_of, load_compose
 
 REPO = Path(__file__).resolve().parents[3]
+# What docker-compose.yml requires to be set (the values do not matter here).
+ENV = {
+    name: "x"
+    for name in (
+        "POSTGRES_PASSWORD",
+        "TWITCH_WEBHOOK_SECRET",
+        "DISCORD_PUBLIC_KEY",
+        "DISCORD_APPLICATION_ID",
+    )
+}
 KUSTOMIZATION = """apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
 resources:
@@ -62,16 +75,19 @@ def test_a_new_module_is_written_and_listed_everywhere(checkout: Path) -> None:
     assert [spec.name for spec in load_modules(checkout / "modules" / "hub.toml")][-1] == (
         "weather_bot"
     )
-    compose = (checkout / "docker-compose.yml").read_text()
-    service = compose.index("  weather-bot:\n")
-    assert service < compose.index("\nsecrets:\n")  # inside the services section
-    assert "${WEATHER_BOT_API_KEY:?set WEATHER_BOT_API_KEY}" in compose
-    assert 'command: ["python", "-m", "modules.weather_bot"]' in compose
+    compose = load_compose(checkout / "docker-compose.yml", ENV)
+    service = compose["services"]["weather-bot"]
+    assert service["command"] == ["python", "-m", "modules.weather_bot"]
+    assert environment_of(service)["MODULE_BASE_URL"] == "http://weather-bot:8042"
+    assert environment_of(service)["REDIS_URL"]  # the shared anchors apply
+    assert service["volumes"] == ["weather-bot-secrets:/secrets:ro"]
+    assert "weather-bot-secrets:/secrets/weather_bot" in compose["services"]["secrets"]["volumes"]
+    assert "weather-bot-secrets" in compose["volumes"]
     assert (base / "kustomization.yaml").read_text() == KUSTOMIZATION.replace(
         "  - quotes.yaml\n", "  - quotes.yaml\n  - weather-bot.yaml\n"
     )
     manifest = (base / "weather-bot.yaml").read_text()
-    assert "containerPort: 8042" in manifest and "name: hub-weather-bot-key" in manifest
+    assert "containerPort: 8042" in manifest and "secretName: hub-weather-bot-key" in manifest
     steps = created.next_steps()
     assert "make run" in steps and "/api/v1/action/weather_bot.echo" in steps
     assert "docs/modules.md" in steps
@@ -129,3 +145,12 @@ def test_the_command_line_prints_the_next_steps_or_the_refusal(checkout: Path) -
         check=False,
     )
     assert refused.returncode == 2 and "already exists" in refused.stderr
+
+
+def test_secrets_init_mints_a_key_for_every_listed_module(checkout: Path, tmp_path: Path) -> None:
+    new_module(checkout, "jokes", "action")
+    listed = listed_modules(checkout / "modules" / "hub.toml")
+    assert [(m.name, m.role) for m in listed][-1] == ("jokes", "action")
+    secrets = tmp_path / "secrets"
+    init_secrets(secrets, [(m.name, m.role) for m in listed])
+    assert (secrets / "jokes" / "ROUTER_API_KEY").is_file()

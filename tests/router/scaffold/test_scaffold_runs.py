@@ -15,13 +15,20 @@ from quart import Quart
 
 from router.app import create_app
 from router.settings import RouterSettings
+from tests.support.compose import load_compose
 from tests.support.keys import KeyFactory
+from tests.support.kustomize import render
 from tests.support.processes import python_process
 from tests.support.servers import free_port, serve_app
 from tests.support.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
+PLATFORM = {
+    "TWITCH_WEBHOOK_SECRET": "x",
+    "DISCORD_PUBLIC_KEY": "x",
+    "DISCORD_APPLICATION_ID": "x",
+}
 
 pytestmark = pytest.mark.slow
 
@@ -38,9 +45,7 @@ def repository_copy(root: Path) -> Path:
         shutil.copy(REPO / "tests" / name, root / "tests" / name)
     shutil.copy(REPO / "docker-compose.yml", root / "docker-compose.yml")
     shutil.copy(REPO / "pyproject.toml", root / "pyproject.toml")  # ruff's settings
-    base = root / "deploy" / "k8s" / "base"
-    base.mkdir(parents=True)
-    (base / "kustomization.yaml").write_text("resources:\n  - router.yaml\n")
+    shutil.copytree(REPO / "deploy" / "k8s", root / "deploy" / "k8s")
     return root
 
 
@@ -66,8 +71,13 @@ async def test_the_scaffolded_module_registers_and_answers_its_action(
     )
     assert made.returncode == 0, made.stderr
     assert "Next steps:" in made.stdout
-    assert "  - demo.yaml\n" in (root / "deploy/k8s/base/kustomization.yaml").read_text()
-    assert "  demo:\n" in (root / "docker-compose.yml").read_text()
+    objects = render(root / "deploy" / "k8s" / "overlays" / "example")
+    made_objects = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    assert {("Deployment", "demo"), ("Service", "demo"), ("Secret", "hub-demo-key")} <= (
+        made_objects
+    )
+    compose = load_compose(root / "docker-compose.yml", {"POSTGRES_PASSWORD": "x"} | PLATFORM)
+    assert compose["services"]["demo"]["command"] == ["python", "-m", "modules.demo"]
     generated = [str(root / "modules" / "demo"), str(root / "tests")]
     lint = subprocess.run(  # noqa: S603 (our own interpreter and arguments)
         [str(BIN / "ruff"), "check", *generated], cwd=root, capture_output=True, text=True
