@@ -163,6 +163,7 @@ def _write_package(root: Path, result: Scaffolded, k8s: bool) -> None:
         package / "__init__.py": templates.INIT,
         package / "__main__.py": templates.MAIN,
         package / "module.py": templates.MODULE,
+        package / "environment.py": templates.ENVIRONMENT,
         package / "README.md": templates.README,
         tests / "__init__.py": "",
         tests / f"test_{result.name}.py": templates.TEST,

@@ -14,11 +14,13 @@ MAIN = '''"""``python -m modules.{name}``: serve the module (port {port} unless 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from flask_core.module import ModuleSettings, serve_from_env
+from flask_core.variables import command_line
 
 from . import __version__
+from .environment import SECTIONS
 from .module import DEFAULT_PORT, {cls}
 
 
@@ -31,12 +33,28 @@ def _settings(environ: Mapping[str, str]) -> ModuleSettings:
     )
 
 
-def main() -> None:
+def main(argv: Sequence[str] | None = None) -> None:
+    command_line(
+        "python -m modules.{name}", "Router Hub: the {name} {kind} module.", SECTIONS
+    ).parse_args(argv)
     serve_from_env(_settings, {cls}, "{name}")
 
 
 if __name__ == "__main__":
     main()
+'''
+
+ENVIRONMENT = '''"""The {name} module's environment variables, printed by ``--help``."""
+
+from __future__ import annotations
+
+from flask_core.variables import COMMON_VARIABLES, Variable, module_variables
+
+from .module import DEFAULT_PORT
+
+VARIABLES: tuple[Variable, ...] = (*module_variables("{name}", DEFAULT_PORT),)
+
+SECTIONS = (("{name} module", VARIABLES), ("every service", COMMON_VARIABLES))
 '''
 
 MODULE = '''"""The {name} module: its example action ``{name}.echo``, run by ``!{name}``."""
@@ -273,7 +291,8 @@ port = {port}
 NEXT_STEPS = """Created module {name} ({kind}) on port {port}:
 {files}
 Next steps:
-  1. Write the module's work in modules/{name}/module.py (the example action is {name}.echo).
+  1. Write the module's work in modules/{name}/module.py (the example action is {name}.echo);
+     list its variables in environment.py and in docs/configuration.md.
   2. Run its test:  .venv/bin/python -m pytest tests/modules/{name} -q
   3. Start the hub: make run   (the router on :8000, {name} on :{port})
   4. Call it:       curl -X POST http://127.0.0.1:8000/api/v1/action/{name}.echo \\

@@ -40,4 +40,5 @@ __all__ = [
     "timestamps",
     "tokens",
     "validation",
+    "variables",
 ]

@@ -64,6 +64,7 @@ def test_a_new_module_is_written_and_listed_everywhere(checkout: Path) -> None:
         "__init__.py",
         "__main__.py",
         "module.py",
+        "environment.py",
         "README.md",
     }
     module = (package / "module.py").read_text()
