@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint wheel bench clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -29,8 +29,12 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# flask_core as a package of its own: wheel and sdist in dist/flask_core.
+wheel: install
+	$(BIN)/python -m build libs/flask_core --outdir dist/flask_core
+
 bench: install
 	$(BIN)/python -m tests.benchmarks
 
 clean:
-	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache dist

@@ -23,7 +23,6 @@ import redis.asyncio as aioredis
 from prometheus_client import CollectorRegistry
 
 from flask_core.breaker import MemoryBreakerStore
-from flask_core.breaker_redis import FailoverBreakerStore, RedisBreakerStore
 from flask_core.database import AsyncDAL, migrate
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.logging import get_logger
@@ -34,6 +33,7 @@ from flask_core.ratelimit import (
     RedisRateLimiter,
 )
 from flask_core.redis_client import create_redis
+from flask_core.router_only.breaker_redis import FailoverBreakerStore, RedisBreakerStore
 from flask_core.tasks import BackgroundTasks
 from flask_core.tokens import SigningKey, load_or_create_private_key, load_private_key
 
@@ -83,7 +83,9 @@ async def assemble(
         registry, breakers = await _open_registry(
             stack, settings, keyspace, dal, redis, http, audit
         )
-        dispatcher = Dispatcher(registry, breakers, http, signing_key)
+        dispatcher = Dispatcher(
+            registry, breakers, http, signing_key, proxy_timeout_ms=settings.proxy_timeout_ms
+        )
         limiter = FailoverRateLimiter(
             RedisRateLimiter(redis, prefix=keyspace.ratelimit_prefix), MemoryRateLimiter()
         )

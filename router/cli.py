@@ -1,4 +1,4 @@
-"""The router's command line: ``serve`` (the default), ``hub``, ``keys`` and ``secrets``."""
+"""The router's command line: serve (default), hub, keys, secrets and new-module."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from flask_core.variables import command_line, variables_help
 from .environment import HUB_SECTIONS, ROUTER_SECTIONS
 from .keys.cli import add_key_commands, run_keys
 from .keys.secrets_cli import add_secret_commands, run_secrets
+from .scaffold.cli import add_scaffold_command, run_new_module
 from .settings import RouterSettings
 
 
@@ -33,11 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_key_commands(commands)
     add_secret_commands(commands)
+    add_scaffold_command(commands)
     return parser
 
 
 def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
+    if args.command == "new-module":  # works on files only: no settings needed
+        return run_new_module(args)
     try:
         settings = RouterSettings.from_env(os.environ)
     except SettingsError as error:

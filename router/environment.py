@@ -59,6 +59,11 @@ ROUTER_VARIABLES: tuple[Variable, ...] = (
     Variable("ROUTER_LEASE_TTL_SECONDS", "30", "a module instance's registration lease"),
     Variable("ROUTER_HEALTH_INTERVAL_SECONDS", "10", "active health-check interval"),
     Variable(
+        "ROUTER_PROXY_TIMEOUT_MS",
+        "5000",
+        "time budget of one request through `/api/v1/services/{module}/{path}` (then 504)",
+    ),
+    Variable(
         "PROMETHEUS_MULTIPROC_DIR",
         "set by the router",
         "where workers share metrics; `python -m router` sets it when `ROUTER_WORKERS` > 1 "

@@ -26,6 +26,7 @@ from nacl.signing import SigningKey
 from flask_core.logging import configure_logging, get_logger
 
 from . import __version__
+from .modulelist import MODULE_LIST, listed_modules
 from .server import resolve_stores
 from .settings import RouterSettings
 
@@ -57,11 +58,19 @@ def _discord_secrets(directory: Path) -> dict[str, str]:
     }
 
 
-MODULES: tuple[ModuleSpec, ...] = (
-    ModuleSpec("quotes", "action", 8020, _no_secrets),
-    ModuleSpec("twitch", "trigger", 8010, _twitch_secrets),
-    ModuleSpec("discord", "trigger", 8011, _discord_secrets),
-)
+# The modules that need secrets made up for a local run; every other module needs none.
+SECRETS: dict[str, Callable[[Path], dict[str, str]]] = {
+    "twitch": _twitch_secrets,
+    "discord": _discord_secrets,
+}
+
+
+def load_modules(path: Path = MODULE_LIST) -> tuple[ModuleSpec, ...]:
+    """The modules the hub starts, in order, from ``modules/hub.toml``."""
+    return tuple(
+        ModuleSpec(m.name, m.role, m.port, SECRETS.get(m.name, _no_secrets))
+        for m in listed_modules(path)
+    )
 
 
 def _kept_secret(path: Path) -> str:
@@ -159,7 +168,8 @@ class Hub:
         stores = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
         self.spawn("router", "router", {**stores, "ROUTER_BOOTSTRAP_ADMIN_KEY": admin_key})
         self.wait_healthy(self.router_url, "router")
-        for spec in MODULES:
+        modules = load_modules()
+        for spec in modules:
             env = {
                 **stores,
                 **spec.secrets(self.directory),
@@ -172,7 +182,7 @@ class Hub:
         _log.info(
             "hub up: router %s, modules %s; admin key in %s",
             self.router_url,
-            ", ".join(spec.name for spec in MODULES),
+            ", ".join(spec.name for spec in modules),
             self.directory / "admin.key",
             extra={"event_type": "SYSTEM"},
         )

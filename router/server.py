@@ -12,8 +12,8 @@ from dataclasses import replace
 from hypercorn.config import Config
 from hypercorn.run import run
 
-from flask_core.embedded import EmbeddedPostgres, EmbeddedRedis
 from flask_core.logging import HYPERCORN_LOGGER, configure_logging, get_logger
+from flask_core.router_only.embedded import EmbeddedPostgres, EmbeddedRedis
 from flask_core.serving import SlowClientLimits, apply_limits
 
 from . import __version__

@@ -32,6 +32,7 @@ class RouterSettings:
     health_interval_seconds: int = 10
     health_timeout_seconds: float = 2.0
     health_failures_to_down: int = 3
+    proxy_timeout_ms: int = 5000  # the budget of one call through /api/v1/services/...
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     events: EventSettings = field(default_factory=EventSettings)
 
@@ -59,5 +60,6 @@ class RouterSettings:
             health_interval_seconds=env.integer(
                 "ROUTER_HEALTH_INTERVAL_SECONDS", 10, minimum=1, maximum=3600
             ),
+            proxy_timeout_ms=env.integer("ROUTER_PROXY_TIMEOUT_MS", 5000, minimum=1, maximum=60000),
             events=EventSettings.from_env(environ),
         )

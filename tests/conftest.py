@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 from quart import Quart
 from quart.typing import TestClientProtocol
 
-from flask_core.embedded import EmbeddedRedis
+from flask_core.router_only.embedded import EmbeddedRedis
 from router.app import create_app
 from router.settings import RouterSettings
 

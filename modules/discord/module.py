@@ -16,9 +16,9 @@ from flask_core.auth import check_guards, public
 from flask_core.forwarding import PendingEvent, TriggerModule
 from flask_core.logging import correlation_id, get_logger, log_audit_event
 from flask_core.module import ModuleSettings
+from flask_core.platforms.webhooks import DiscordVerifier, discord_timestamp_fresh, webhook_json
 from flask_core.router_client import RouterError
 from flask_core.settings import EnvReader, SettingsError
-from flask_core.webhooks import DiscordVerifier, discord_timestamp_fresh, webhook_json
 
 from . import __version__
 from .interactions import (

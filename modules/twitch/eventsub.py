@@ -6,8 +6,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from flask_core.platforms.webhooks import parse_twitch_timestamp
 from flask_core.timestamps import rfc3339
-from flask_core.webhooks import parse_twitch_timestamp
 
 # Stable event ids: a redelivered Twitch message maps to the same router event_id.
 _EVENT_NAMESPACE = uuid.UUID("6f1c1d52-7a53-4c2e-9d55-1f0b8f1c9a11")

@@ -16,9 +16,13 @@ from flask_core.forwarding import PendingEvent, SeenMessages, TriggerModule
 from flask_core.keyspace import DEFAULT_KEYSPACE
 from flask_core.logging import correlation_id, get_logger, log_audit_event
 from flask_core.module import ModuleSettings
+from flask_core.platforms.webhooks import (
+    twitch_signature_valid,
+    twitch_timestamp_fresh,
+    webhook_json,
+)
 from flask_core.redis_client import create_redis
 from flask_core.settings import EnvReader
-from flask_core.webhooks import twitch_signature_valid, twitch_timestamp_fresh, webhook_json
 
 from . import __version__
 from .eventsub import broadcaster_of, notification_event, revocation_event

@@ -1,11 +1,11 @@
-"""Audit records that could not reach PostgreSQL yet, in order, on disk (``flask_core.spool``)."""
+"""Audit records that could not reach PostgreSQL yet, in order, on disk (a router_only spool)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from flask_core.spool import Spool
+from flask_core.router_only.spool import Spool
 
 from .records import AuditRecord
 

@@ -1,4 +1,4 @@
-"""Envelopes accepted while Redis was unreachable, replayed in order later (``flask_core.spool``).
+"""Envelopes accepted while Redis was unreachable, replayed in order later (a router_only spool).
 
 The trigger gets its 202 only once the append is fsynced.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from flask_core.spool import Spool
+from flask_core.router_only.spool import Spool
 
 from .models import Envelope
 

@@ -32,6 +32,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from flask_core.auth import GLOBAL_SCOPE, ROLES
 
+from ..modulelist import listed_modules
 from .material import generate_key
 from .models import NewKey
 
@@ -42,12 +43,13 @@ MODULE_KEY_FILE = "ROUTER_API_KEY"
 ADMIN_KEY_FILE = "admin.key"
 ADMIN_NAME = "admin"
 FORMAT_VERSION = 1
-# The modules this repository ships, with the role each one's key needs.
-SHIPPED_MODULES: tuple[tuple[str, str], ...] = (
-    ("quotes", "action"),
-    ("twitch", "trigger"),
-    ("discord", "trigger"),
-)
+
+
+def shipped_modules() -> tuple[tuple[str, str], ...]:
+    """The modules this repository ships (``modules/hub.toml``), with the role of each key."""
+    return tuple((module.name, module.role) for module in listed_modules())
+
+
 _MODULE_ID = re.compile(r"^[a-z][a-z0-9_-]{1,62}$")
 
 
@@ -185,9 +187,12 @@ def _write_derived(directory: Path, keys: Sequence[BootstrapKey]) -> None:
 
 
 def init_secrets(
-    directory: Path, modules: Sequence[tuple[str, str]] = SHIPPED_MODULES, *, force: bool = False
+    directory: Path, modules: Sequence[tuple[str, str]] | None = None, *, force: bool = False
 ) -> list[str]:
-    """Create the deployment's secrets in ``directory``; return the files created anew."""
+    """Create the deployment's secrets in ``directory``; return the files created anew.
+
+    ``modules`` defaults to the shipped ones."""
+    modules = shipped_modules() if modules is None else modules
     router = _folder(_folder(directory) / ROUTER_FOLDER)
     created = []
     if write_private(router / SIGNING_KEY_FILE, _signing_key_pem(), replace=force):

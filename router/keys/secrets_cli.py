@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..settings import RouterSettings
-from .bootstrap import SHIPPED_MODULES, BootstrapError, init_secrets, parse_module
+from .bootstrap import BootstrapError, init_secrets, parse_module, shipped_modules
 
 
 def add_secret_commands(commands: Any) -> None:
@@ -27,7 +27,7 @@ def add_secret_commands(commands: Any) -> None:
         type=parse_module,
         metavar="NAME:ROLE",
         help="a module to mint a bound key for (repeat; default: "
-        + ", ".join(f"{name}:{role}" for name, role in SHIPPED_MODULES)
+        + ", ".join(f"{name}:{role}" for name, role in shipped_modules())
         + ")",
     )
     init.add_argument(
@@ -38,7 +38,7 @@ def add_secret_commands(commands: Any) -> None:
 def run_secrets(settings: RouterSettings, args: argparse.Namespace) -> int:
     try:
         created = init_secrets(
-            args.directory, tuple(args.modules or SHIPPED_MODULES), force=args.force
+            args.directory, tuple(args.modules) if args.modules else None, force=args.force
         )
     except (BootstrapError, OSError) as error:
         print(f"secrets init: {error}", file=sys.stderr)

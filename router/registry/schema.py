@@ -36,7 +36,8 @@ _COMMAND = {
 REGISTER_SCHEMA: dict[str, Any] = {
     "module_id": {"type": "string", "required": True, "regex": MODULE_ID},
     "module_version": {"type": "string", "required": True, "maxlength": 64, "regex": SEMVER},
-    "module_type": {"type": "string", "required": True, "allowed": list(MODULE_TYPES)},
+    # The WaddleBot body names no type: a module that only answers calls is an action module.
+    "module_type": {"type": "string", "allowed": list(MODULE_TYPES), "default": "action"},
     "base_url": {
         "type": "string",
         "nullable": True,

@@ -154,6 +154,30 @@ async def get_module(module_id: str) -> Response:
     return create_response(await _module_body(module))
 
 
+def _overall(statuses: list[str]) -> str:
+    """Healthy when every service is, unavailable when none answers, degraded in between."""
+    if all(status == "healthy" for status in statuses):
+        return "healthy"
+    return "unavailable" if all(s == "unavailable" for s in statuses) else "degraded"
+
+
+@blueprint.get("/health/services")
+@route(guard=api_key("core", "admin"))
+async def services_health() -> Response:
+    """The aggregated health of every registered module (the DWOS gateway's view)."""
+    modules = REGISTRY.get().modules()
+    services = {
+        module.module_id: {
+            "status": module.status,
+            "healthy_instances": len(module.available_instances()),
+            "instances": len(module.instances),
+        }
+        for module in modules
+    }
+    overall = _overall([module.status for module in modules])
+    return create_response({"status": overall, "services": services})
+
+
 @blueprint.post("/admin/modules/<module_id>/instances/<instance_id>/breaker/reset")
 @route(guard=GLOBAL_ADMIN)
 async def reset_breaker(module_id: str, instance_id: str) -> Response:

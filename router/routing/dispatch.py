@@ -1,10 +1,16 @@
-"""Route one action call to a healthy module instance (SPEC §5)."""
+"""Route one call to a healthy module instance: actions (SPEC §5) and the proxy by name (§4).
+
+Both kinds of call take the same path: instance choice, breaker admission, a fresh signed
+token, the HTTP call and the breaker's record. They differ only in what they send and in how
+the module's answer is read (an action must answer JSON; a proxied answer passes through).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,11 +22,41 @@ from flask_core.auth import COMMUNITY_HEADER
 from flask_core.tokens import SigningKey
 
 from ..registry.live import Registry
-from ..registry.models import ActionRoute, InstanceView
+from ..registry.models import InstanceView
 from .balancer import Balancer
 from .breakers import InstanceBreakers
 
 _CLIENT_ERROR_DETAIL_MAX = 500
+SERVICE_CLAIM_PREFIX = "service:"  # the token's action_id claim for a proxied call
+
+
+@dataclass(frozen=True, slots=True)
+class Outbound:
+    """One request the router sends to a module on a caller's behalf."""
+
+    module_id: str
+    method: str
+    path: str  # on the instance, starting with "/"
+    claim: str  # the token's ``action_id`` claim
+    timeout_ms: int
+    content: bytes
+    community_id: str
+    subject: str  # the token's ``sub``: the user, else the calling key
+    correlation_id: str
+    content_type: str | None = "application/json"
+    query: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a module's answer means for the caller and for the breaker."""
+
+    result: Any = None
+    healthy: bool = True  # whether the call counts as a success for the breaker
+    error: errors.HTTPError | None = None
+
+
+Reader = Callable[[str, httpx.Response], Outcome]
 
 
 class Dispatcher:
@@ -32,10 +68,13 @@ class Dispatcher:
         breakers: InstanceBreakers,
         http: httpx.AsyncClient,
         signing_key: SigningKey,
+        *,
+        proxy_timeout_ms: int = 5000,
     ) -> None:
         self.registry = registry
         self.breakers = breakers
         self.balancer = Balancer()
+        self.proxy_timeout_ms = proxy_timeout_ms
         self._http = http
         self._signing_key = signing_key
 
@@ -52,7 +91,6 @@ class Dispatcher:
         route = self.registry.action(action_id)
         if route is None:
             raise errors.NotFound(f"No module declares action {action_id!r}.")
-        instance, probe = await self._admit(route)
         started = time.perf_counter()
         body = {
             "action_id": action_id,
@@ -61,10 +99,18 @@ class Dispatcher:
             "context": context,
             "params": params,
         }
-        # The token is bound to these exact bytes (body_sha256), so encode once and send them.
-        content = dumps(body).encode()
-        headers = self._headers(route, community_id, user_id, correlation_id, content)
-        result = await self._call(route, instance, probe, content, headers)
+        outbound = Outbound(
+            module_id=route.module_id,
+            method="POST",
+            path=route.path,
+            claim=action_id,
+            timeout_ms=route.timeout_ms,
+            content=dumps(body).encode(),
+            community_id=community_id,
+            subject=user_id,
+            correlation_id=correlation_id,
+        )
+        result = await self.send(outbound, read_action_answer)
         return {
             "success": True,
             "action_id": action_id,
@@ -72,12 +118,17 @@ class Dispatcher:
             "execution_time_ms": round((time.perf_counter() - started) * 1000, 3),
         }
 
-    async def _admit(self, route: ActionRoute) -> tuple[InstanceView, bool]:
+    async def send(self, outbound: Outbound, read: Reader) -> Any:
+        """Make ``outbound`` on an admitted instance; ``read`` interprets the module's answer."""
+        instance, probe = await self._admit(outbound.module_id)
+        return await self._call(outbound, instance, probe, read)
+
+    async def _admit(self, module_id: str) -> tuple[InstanceView, bool]:
         """The instance to call and whether the call is a half-open probe; 503 if none."""
-        module = self.registry.module(route.module_id)
+        module = self.registry.module(module_id)
         candidates = module.available_instances() if module else []
         if not candidates:
-            raise errors.ModuleUnavailable(f"No healthy instance of module {route.module_id}.")
+            raise errors.ModuleUnavailable(f"No healthy instance of module {module_id}.")
         retry_after = math.inf
         for instance in self.balancer.order(candidates):
             hint = self.breakers.known_open(instance.breaker_name)
@@ -89,97 +140,90 @@ class Dispatcher:
                 return instance, admission.probe
             retry_after = min(retry_after, admission.retry_after)
         raise errors.ModuleUnavailable(
-            f"The circuit breaker of every instance of {route.module_id} is open.",
+            f"The circuit breaker of every instance of {module_id} is open.",
             retry_after=math.ceil(retry_after),
         )
 
-    def _headers(
-        self,
-        route: ActionRoute,
-        community_id: str,
-        user_id: str,
-        correlation_id: str,
-        content: bytes,
-    ) -> dict[str, str]:
+    def _headers(self, outbound: Outbound) -> dict[str, str]:
         token = self._signing_key.issue(
-            audience=route.module_id,
-            subject=user_id,
-            community_id=community_id,
-            action_id=route.action_id,
-            ttl_seconds=max(30, math.ceil(route.timeout_ms / 1000) + 5),
-            body=content,
+            audience=outbound.module_id,
+            subject=outbound.subject,
+            community_id=outbound.community_id,
+            action_id=outbound.claim,
+            ttl_seconds=max(30, math.ceil(outbound.timeout_ms / 1000) + 5),
+            body=outbound.content,  # bound to the exact bytes sent (body_sha256)
         )
-        return {
-            COMMUNITY_HEADER: community_id,
-            REQUEST_ID_HEADER: correlation_id,
+        headers = {
+            COMMUNITY_HEADER: outbound.community_id,
+            REQUEST_ID_HEADER: outbound.correlation_id,
             "Authorization": f"Bearer {token}",
-            "Content-Type": "application/json",
         }
+        if outbound.content_type:
+            headers["Content-Type"] = outbound.content_type
+        return headers
 
     async def _call(
-        self,
-        route: ActionRoute,
-        instance: InstanceView,
-        probe: bool,
-        content: bytes,
-        headers: dict[str, str],
+        self, outbound: Outbound, instance: InstanceView, probe: bool, read: Reader
     ) -> Any:
-        name = instance.breaker_name
+        name, module_id = instance.breaker_name, outbound.module_id
+        url = httpx.URL(f"{instance.base_url}{outbound.path}", query=outbound.query)
         try:
             with self.balancer.track(name):
-                response = await self._http.post(
-                    f"{instance.base_url}{route.path}",
-                    content=content,
-                    headers=headers,
-                    timeout=route.timeout_ms / 1000,
+                response = await self._http.request(
+                    outbound.method,
+                    url,
+                    content=outbound.content,
+                    headers=self._headers(outbound),
+                    timeout=outbound.timeout_ms / 1000,
                 )
         except httpx.TimeoutException as exc:
             await self.breakers.record(name, success=False, probe=probe)
             raise errors.UpstreamTimeout(
-                f"Module {route.module_id} did not answer within {route.timeout_ms} ms."
+                f"Module {module_id} did not answer within {outbound.timeout_ms} ms."
             ) from exc
         except httpx.HTTPError as exc:
             await self.breakers.record(name, success=False, probe=probe)
             raise errors.BadGateway(
-                f"Module {route.module_id} could not be reached ({type(exc).__name__})."
+                f"Module {module_id} could not be reached ({type(exc).__name__})."
             ) from exc
         except asyncio.CancelledError:
             if probe:  # free the half-open slot; an abandoned probe proves nothing good
                 await self.breakers.record(name, success=False, probe=True)
             raise
-        outcome = _interpret(route, response)
+        outcome = read(module_id, response)
         await self.breakers.record(name, success=outcome.healthy, probe=probe)
         if outcome.error is not None:
             raise outcome.error
         return outcome.result
 
 
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    result: Any = None
-    healthy: bool = True  # whether the call counts as a success for the breaker
-    error: errors.HTTPError | None = None
-
-
-def _interpret(route: ActionRoute, response: httpx.Response) -> _Outcome:
-    """The module's result, or the problem its answer means (a 4xx is still a healthy answer)."""
+def read_action_answer(module_id: str, response: httpx.Response) -> Outcome:
+    """The module's JSON result, or the problem its answer means (a 4xx is a healthy answer)."""
     status = response.status_code
     if status >= 500 or status < 200 or 300 <= status < 400:
-        return _Outcome(
-            healthy=False,
-            error=errors.BadGateway(f"Module {route.module_id} answered {status}."),
+        return Outcome(
+            healthy=False, error=errors.BadGateway(f"Module {module_id} answered {status}.")
         )
     if status >= 400:
-        return _Outcome(error=errors.UpstreamClientError(status, _module_detail(response)))
+        return Outcome(error=errors.UpstreamClientError(status, _module_detail(response)))
     if not response.content:
-        return _Outcome(result=None)
+        return Outcome(result=None)
     try:
-        return _Outcome(result=response.json())
+        return Outcome(result=response.json())
     except ValueError:
-        return _Outcome(
-            healthy=False,
-            error=errors.BadGateway(f"Module {route.module_id} answered invalid JSON."),
+        return Outcome(
+            healthy=False, error=errors.BadGateway(f"Module {module_id} answered invalid JSON.")
         )
+
+
+def read_proxied_answer(module_id: str, response: httpx.Response) -> Outcome:
+    """Any answer below 500 goes back to the caller as it is; a 5xx is the module failing."""
+    if response.status_code >= 500:
+        return Outcome(
+            healthy=False,
+            error=errors.BadGateway(f"Module {module_id} answered {response.status_code}."),
+        )
+    return Outcome(result=response)
 
 
 def _module_detail(response: httpx.Response) -> str | None:

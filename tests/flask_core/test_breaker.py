@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from flask_core.breaker import BreakerPolicy, BreakerStore, MemoryBreakerStore, Transition
-from flask_core.breaker_redis import FailoverBreakerStore, RedisBreakerStore
+from flask_core.router_only.breaker_redis import FailoverBreakerStore, RedisBreakerStore
 from tests.support.waiting import let_time_pass
 
 POLICY = BreakerPolicy(

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask_core.embedded import EmbeddedRedis
 from flask_core.redis_client import create_redis
+from flask_core.router_only.embedded import EmbeddedRedis
 
 
 async def test_embedded_redis_starts_on_a_socket_stops_and_restarts(tmp_path: Path) -> None:

@@ -14,7 +14,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from quart import Quart
 
 from flask_core.api import install_request_plumbing
-from flask_core.embedded import EmbeddedRedis
 from flask_core.events import (
     EVENTS_CLAIM,
     EventSubscriber,
@@ -25,6 +24,7 @@ from flask_core.events import (
     response_pattern,
 )
 from flask_core.redis_client import create_redis
+from flask_core.router_only.embedded import EmbeddedRedis
 from flask_core.tokens import JwksCache, RouterTokenVerifier, SigningKey, UsedTokenIds
 from tests.support.servers import serve_app
 from tests.support.waiting import eventually, wait_until

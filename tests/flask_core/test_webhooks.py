@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 
 from nacl.signing import SigningKey
 
-from flask_core.recent import RecentIds
-from flask_core.webhooks import (
+from flask_core.platforms.webhooks import (
     DiscordVerifier,
     parse_twitch_timestamp,
     twitch_signature_valid,
     twitch_timestamp_fresh,
 )
+from flask_core.recent import RecentIds
 
 SECRET = b"twitch-secret-for-tests"
 

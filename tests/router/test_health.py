@@ -5,7 +5,7 @@ import asyncio
 from quart import Quart
 from quart.typing import TestClientProtocol
 
-from flask_core.embedded import EmbeddedRedis
+from flask_core.router_only.embedded import EmbeddedRedis
 
 
 async def test_health_reports_both_dependencies_connected(client: TestClientProtocol) -> None:

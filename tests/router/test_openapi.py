@@ -15,6 +15,11 @@ SPEC_ROUTES = {
     ("delete", "/api/v1/modules/{module_id}/instances/{instance_id}"),
     ("get", "/api/v1/modules"),
     ("get", "/api/v1/modules/{module_id}"),
+    ("get", "/api/v1/health/services"),
+    *(
+        (m, "/api/v1/services/{module_id}/{path}")
+        for m in ("get", "post", "put", "patch", "delete")
+    ),
     ("post", "/api/v1/events"),
     ("post", "/api/v1/events/batch"),
     ("post", "/api/v1/action/{action_id}"),
@@ -56,6 +61,8 @@ async def test_guards_and_bodies_are_documented(client: TestClientProtocol) -> N
     register = paths["/api/v1/register"]["post"]["requestBody"]
     schema = register["content"]["application/json"]["schema"]
     assert register["required"] is True
-    assert "module_id" in schema["required"]
+    assert "module_id" in schema["required"] and "module_type" not in schema["required"]
+    proxy = paths["/api/v1/services/{module_id}/{path}"]["get"]
+    assert sorted(proxy["x-roles"]) == ["action", "admin", "core", "trigger", "user"]
     assert schema["properties"]["module_id"]["pattern"] == "^[a-z][a-z0-9_-]{1,62}$"
     assert schema["properties"]["actions"]["type"] == "array"

@@ -118,3 +118,22 @@ async def wait_healthy(base_url: str, proc: subprocess.Popen[bytes], seconds: fl
                 return False
 
         await wait_until(healthy, seconds, interval=0.1, what=f"{base_url} healthy")
+
+
+@asynccontextmanager
+async def python_process(
+    args: list[str], *, cwd: Path, env: dict[str, str], log: Path
+) -> AsyncIterator[subprocess.Popen[bytes]]:
+    """``python ARGS`` in ``cwd`` (output to ``log``), SIGTERMed when the block ends."""
+    with log.open("wb") as output:
+        proc = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)
+            [sys.executable, *args],
+            cwd=cwd,
+            env={**os.environ, "LOG_LEVEL": "WARNING", **env},
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            yield proc
+        finally:
+            stop_process(proc)

@@ -13,7 +13,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from flask_core.embedded import EmbeddedPostgres, EmbeddedRedis
+from flask_core.router_only.embedded import EmbeddedPostgres, EmbeddedRedis
 
 
 @dataclass

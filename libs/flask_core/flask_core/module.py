@@ -15,17 +15,30 @@ import random
 import signal
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
-from quart import Quart, Response, request
+from quart import Quart, Response
 
-from . import errors, jsonio
-from .api import JSON, create_response, install_request_plumbing, raw_body
-from .auth import COMMUNITY_HEADER, check_guards, public
+from . import errors
+from .api import create_response, install_request_plumbing
+from .auth import check_guards, public
+
+# ActionCall and EndpointCall are what handlers receive: modules import them from here.
+from .calls import ActionCall as ActionCall
+from .calls import (
+    ActionHandler,
+    EndpointHandler,
+    action_answer,
+    action_call,
+    endpoint_answer,
+    endpoint_call,
+)
+from .calls import EndpointCall as EndpointCall
 from .datamodels import DeclaredCommand, Registration
 from .keyspace import Keyspace
 from .logging import configure_logging, get_logger
@@ -34,7 +47,7 @@ from .router_client import RouterClient, RouterError
 from .serving import hypercorn_config
 from .settings import EnvReader, SettingsError, exit_on_settings_error
 from .tasks import BackgroundTasks
-from .tokens import JwksCache, PresentedCall, RouterTokenVerifier, UsedTokenIds
+from .tokens import JwksCache, RouterTokenVerifier, UsedTokenIds
 
 _log = get_logger("flask_core.module")
 SettingsT = TypeVar("SettingsT")
@@ -97,29 +110,6 @@ class ModuleSettings:
 
 
 @dataclass(frozen=True, slots=True)
-class ActionCall:
-    """One verified call of an action, as a handler receives it."""
-
-    action_id: str
-    community_id: str
-    user_id: str
-    context: dict[str, Any]
-    params: dict[str, Any]
-    claims: dict[str, Any]
-
-
-ActionHandler = Callable[[ActionCall], Awaitable[Any]]
-
-
-def _object(body: dict[str, Any], member: str) -> dict[str, Any]:
-    """``body[member]`` when it is an object (absent = empty); 400 naming it otherwise."""
-    value = body.get(member, {})
-    if not isinstance(value, dict):
-        raise errors.ValidationError({member: ["must be an object"]})
-    return value
-
-
-@dataclass(frozen=True, slots=True)
 class _Action:
     action_id: str
     timeout_ms: int
@@ -158,6 +148,7 @@ class ModuleBase:
         self.heartbeat_interval = 10.0
         self._actions: dict[str, _Action] = {}
         self._commands: list[DeclaredCommand] = []
+        self._endpoints: list[str] = []
         self._in_flight = 0
         self._stopped: list[str] = []  # what drain() stopped, for the shutdown line
         self._idle = asyncio.Event()
@@ -177,6 +168,27 @@ class ModuleBase:
 
         return declare
 
+    def endpoint(
+        self, path: str, *, methods: tuple[str, ...] = ("GET",)
+    ) -> Callable[[EndpointHandler], EndpointHandler]:
+        """Serve ``path`` to callers of ``/api/v1/services/{module}{path}`` through the router.
+
+        The handler gets a verified ``EndpointCall`` and returns JSON-able data or a Quart
+        response (its status, content type and body reach the caller unchanged).
+        """
+
+        def declare(handler: EndpointHandler) -> EndpointHandler:
+            async def serve(**_: Any) -> Response:
+                return await self._serve_endpoint(path, handler)
+
+            serve.__doc__ = handler.__doc__
+            # The router's token is the authentication; the API-key guard does not apply.
+            self.app.add_url_rule(path, f"endpoint:{path}", public(serve), methods=list(methods))
+            self._endpoints.append(path)
+            return handler
+
+        return declare
+
     def command(self, name: str, action_id: str) -> None:
         """Declare a chat command (``!quote``) that runs one of this module's actions."""
         self._commands.append({"name": name, "action": action_id})
@@ -189,7 +201,7 @@ class ModuleBase:
             "port": self.settings.port,
             "health_check": "/health",
             "instance_id": self.instance_id,
-            "endpoints": [action.path for action in self._actions.values()],
+            "endpoints": list(self._endpoints),  # reachable through /api/v1/services/...
             "actions": [
                 {"id": a.action_id, "path": a.path, "timeout_ms": a.timeout_ms}
                 for a in self._actions.values()
@@ -267,44 +279,31 @@ class ModuleBase:
             raise errors.NotFound(f"This module has no action {action_id!r}.")
         if self.state not in (Lifecycle.READY, Lifecycle.RUNNING):
             raise errors.ModuleUnavailable("The module is shutting down.")
-        call = await self._verified_call(action_id)
+        call = await action_call(self.verifier, action_id)
+        async with self._working():
+            result = await action.handler(call)
+        return action_answer(action_id, result)
+
+    async def _serve_endpoint(self, path: str, handler: EndpointHandler) -> Response:
+        """Answer a proxied request once the router's token for ``path`` is verified."""
+        if self.state not in (Lifecycle.READY, Lifecycle.RUNNING):
+            raise errors.ModuleUnavailable("The module is shutting down.")
+        call = await endpoint_call(self.verifier, path)
+        async with self._working():
+            result = await handler(call)
+        return await endpoint_answer(result)
+
+    @asynccontextmanager
+    async def _working(self) -> AsyncIterator[None]:
+        """Count a call in flight, so draining waits for it."""
         self._in_flight += 1
         self._idle.clear()
         try:
-            result = await action.handler(call)
+            yield
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
                 self._idle.set()
-        try:
-            # str() for the odd datetime or UUID, as create_response always did.
-            return Response(jsonio.dumpb(result, default=str), status=200, content_type=JSON)
-        except jsonio.UnserializableJSON:
-            _log.error("action %s answered a value with no JSON form", action_id)
-            raise errors.InternalError() from None
-
-    async def _verified_call(self, action_id: str) -> ActionCall:
-        """The call, once the token is bound to this action, community, body and first use."""
-        body_bytes = await raw_body()
-        claims = await self.verifier.verify(
-            PresentedCall(
-                authorization=request.headers.get("Authorization", ""),
-                community_header=request.headers.get(COMMUNITY_HEADER),
-                body=body_bytes,
-            ),
-            action_id=action_id,
-        )
-        body = jsonio.loads(body_bytes) if body_bytes.strip() else {}
-        if not isinstance(body, dict):
-            raise errors.ValidationError({"body": ["must be a JSON object"]})
-        return ActionCall(
-            action_id=action_id,
-            community_id=claims["community_id"],
-            user_id=str(claims["sub"]),
-            context=_object(body, "context"),
-            params=_object(body, "params"),
-            claims=claims,
-        )
 
     # -- lifecycle ------------------------------------------------------------------------
 

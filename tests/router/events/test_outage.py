@@ -9,7 +9,7 @@ from typing import Any
 
 from quart import Quart
 
-from flask_core.embedded import EmbeddedRedis
+from flask_core.router_only.embedded import EmbeddedRedis
 from router.events.models import stream_key
 from tests.conftest import KeyFactory
 from tests.support.servers import serve_app

@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 from quart import Quart
 
-from flask_core.embedded import EmbeddedRedis
+from flask_core.router_only.embedded import EmbeddedRedis
 from router.app import create_app
 from router.keys.service import INVALIDATE_CHANNEL
 from router.settings import RouterSettings

@@ -68,6 +68,29 @@ async def test_base_url_defaults_to_the_peer_address_and_port(
     assert module["instances"][0]["base_url"].startswith("http://")
 
 
+async def test_the_waddlebot_body_registers_with_the_defaults(
+    client: TestClientProtocol, api_key: KeyFactory
+) -> None:
+    key, admin = await api_key("action"), await api_key("admin")
+    body = {
+        "module_id": "stats",
+        "module_version": "0.2.0",
+        "endpoints": ["/api/v1/stats", "/metrics/summary"],
+        "health_check": "/health",
+        "port": 8030,
+    }
+    status, answer = await register(client, key, body)
+    assert status == 201 and answer["module_id"] == "stats"
+    module = await (
+        await client.get("/api/v1/modules/stats", headers={"X-API-Key": admin})
+    ).get_json()
+    assert module["module_type"] == "action"
+    assert module["actions"] == [] and module["commands"] == []
+    assert module["subscriptions"] == []
+    assert module["endpoints"] == ["/api/v1/stats", "/metrics/summary"]
+    assert module["instances"][0]["base_url"].endswith(":8030")
+
+
 async def test_names_claimed_by_another_module_conflict(
     client: TestClientProtocol, api_key: KeyFactory
 ) -> None:

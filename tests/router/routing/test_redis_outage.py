@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from quart import Quart
 
-from flask_core.embedded import EmbeddedRedis
+from flask_core.router_only.embedded import EmbeddedRedis
 from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
 from tests.support.routers import running_router

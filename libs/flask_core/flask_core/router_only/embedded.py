@@ -13,9 +13,9 @@ import warnings
 from pathlib import Path
 from urllib.parse import quote
 
-from .logging import get_logger
+from ..logging import get_logger
 
-_log = get_logger("flask_core.embedded")
+_log = get_logger("flask_core.router_only.embedded")
 _MAX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux; keep a margin
 
 

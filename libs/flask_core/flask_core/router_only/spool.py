@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Generic, TypeVar
 
-from .logging import get_logger
+from ..logging import get_logger
 
 T = TypeVar("T")
 
-_log = get_logger("flask_core.spool")
+_log = get_logger("flask_core.router_only.spool")
 _READ_HINT = 1 << 20
 # What a torn last write of a crashed process can raise while being decoded.
 _UNREADABLE = (ValueError, TypeError, KeyError)

@@ -12,7 +12,7 @@ from typing import Any
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from . import errors, jsonio
+from .. import errors, jsonio
 
 TWITCH_MAX_AGE_SECONDS = 600
 TWITCH_MAX_SKEW_SECONDS = 60

@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
-from .breaker import (
+from ..breaker import (
     CLOSED,
     Admission,
     BreakerPolicy,
@@ -21,9 +21,9 @@ from .breaker import (
     BreakerStore,
     Transition,
 )
-from .failover import STORE_ERRORS, Failover
-from .keyspace import DEFAULT_KEYSPACE
-from .redis_client import reply_text
+from ..failover import STORE_ERRORS, Failover
+from ..keyspace import DEFAULT_KEYSPACE
+from ..redis_client import reply_text
 
 _COMMON = """
 local key, wkey = KEYS[1], KEYS[2]
