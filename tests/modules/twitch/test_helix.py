@@ -11,7 +11,9 @@ import pytest
 import respx
 
 from flask_core.replies import Outcome, Reply, RetryBudget, TransientFailure
+from flask_core.settings import SettingsError
 from modules.twitch.helix import MAX_MESSAGE, HelixChat, HelixCredentials
+from modules.twitch.module import TwitchSettings
 
 API = "https://api.twitch.test"
 AUTH = "https://id.twitch.test"
@@ -249,3 +251,30 @@ async def test_bad_credentials_keep_the_reply_for_a_later_retry(
     with pytest.raises(TransientFailure):
         await HelixChat(http, CREDENTIALS, BUDGET).send(reply())
     assert posts.call_count == 0
+
+
+BASE_ENV = {
+    "ROUTER_URL": "http://127.0.0.1:8000",
+    "ROUTER_API_KEY": "rh_key",
+    "TWITCH_WEBHOOK_SECRET": "s",
+}
+
+
+def test_without_credentials_replies_are_logged_not_sent() -> None:
+    assert TwitchSettings.from_env(BASE_ENV).helix is None
+
+
+def test_credentials_come_all_together_with_the_api_bases() -> None:
+    with pytest.raises(SettingsError, match="TWITCH_CLIENT_SECRET"):
+        TwitchSettings.from_env({**BASE_ENV, "TWITCH_CLIENT_ID": "c"})
+    full = {
+        **BASE_ENV,
+        "TWITCH_CLIENT_ID": "c",
+        "TWITCH_CLIENT_SECRET": "s2",
+        "TWITCH_BOT_USER_ID": "9",
+        "TWITCH_API_BASE": "http://127.0.0.1:9999",
+    }
+    helix = TwitchSettings.from_env(full).helix
+    assert helix is not None
+    assert (helix.api_base, helix.auth_base) == ("http://127.0.0.1:9999", "https://id.twitch.tv")
+    assert "s2" not in repr(helix)
