@@ -19,6 +19,8 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from flask_core.events import response_pattern
+
 REPLY_WAIT_SECONDS = 5.0
 REDIS_URL_FILE = "redis_url"  # written by ``python -m router hub``
 
@@ -73,7 +75,7 @@ class ReplyWatch:
 
     def __init__(self, redis_url: str, platform: str) -> None:
         self._redis = aioredis.Redis.from_url(redis_url, socket_connect_timeout=2)
-        self._pattern = f"responses.*.{platform}"
+        self._pattern = response_pattern("*", platform)
         self._pubsub = self._redis.pubsub()
 
     async def __aenter__(self) -> ReplyWatch:
