@@ -10,18 +10,20 @@ from quart import Blueprint, Response
 from flask_core import errors
 from flask_core.api import create_response
 from flask_core.auth import api_key, current_community, current_principal
-from flask_core.logging import correlation_id
+from flask_core.logging import correlation_id, get_logger
 from flask_core.routes import route, validated_body
 from flask_core.slots import ServiceSlot
 from flask_core.timestamps import now_rfc3339
 
 from ..ratelimits.limits import LIMITS
 from .ingest import Accepted
-from .models import BATCH_SCHEMA, EVENT_SCHEMA, RESPONSE_SCHEMA
+from .models import BATCH_SCHEMA, EVENT_SCHEMA, RESPONSE_SCHEMA, Envelope
+from .replies import reply_envelope
 from .service import EventService
 from .store import UNREACHABLE
 
 blueprint = Blueprint("events", __name__, url_prefix="/api/v1")
+_log = get_logger("router.events.views")
 EVENTS = ServiceSlot[EventService]("router.events")
 TRIGGER = api_key("trigger", "core", scoped=True)
 
@@ -64,7 +66,7 @@ async def post_event_batch() -> Response:
 @blueprint.post("/responses")
 @route(guard=api_key("action", "core", scoped=True), body=RESPONSE_SCHEMA)
 async def post_response() -> Response:
-    """Publish a message for a platform module on responses.{community}.{platform}."""
+    """Send a message to a platform: durably to its module, and on the pub/sub channel."""
     body = await validated_body()
     if body.get("text") is None and body.get("payload") is None:
         raise errors.ValidationError({"text": ["text or payload is required"]})
@@ -80,8 +82,24 @@ async def post_response() -> Response:
         "source": _source(),
         "sent_at": now_rfc3339(),
     }
+    # Durable first: while Redis is down the reply is spooled and reaches its module later, so
+    # the caller must not retry (that would post it twice); only the live publish is lost.
+    await EVENTS.get().ingest.reply(_reply_of(message))
     try:
         await EVENTS.get().store.publish_response(community, body["platform"], message)
     except UNREACHABLE as exc:
-        raise errors.ModuleUnavailable("The message bus is unreachable; retry.") from exc
+        _log.warning("response not published live: Redis unreachable (%s)", exc)
     return create_response({"response_id": message["response_id"]}, status=202)
+
+
+def _reply_of(message: dict[str, Any]) -> Envelope:
+    return reply_envelope(
+        response_id=message["response_id"],
+        community_id=message["community_id"],
+        platform=message["platform"],
+        channel_id=message["channel_id"],
+        text=message["text"],
+        payload=message["payload"],
+        in_reply_to=message["in_reply_to"],
+        source=message["source"],
+    )

@@ -66,7 +66,7 @@ def twitch_api(posted: Posted) -> Quart:
         if request.headers.get("Authorization") != f"Bearer {TOKEN}":
             return _json({"status": 401, "message": "Invalid OAuth token"}, 401)
         posted.messages.append(await request.get_json(force=True))
-        posted.headers.append(dict(request.headers))
+        posted.headers.append({name.lower(): value for name, value in request.headers.items()})
         sent = {"message_id": str(uuid.uuid4()), "is_sent": True, "drop_reason": None}
         return _json({"data": [sent]})
 
@@ -81,7 +81,7 @@ def discord_api(posted: Posted) -> Quart:
     async def channel_message(channel_id: str) -> Response:
         body = await request.get_json(force=True)
         posted.messages.append({"channel_id": channel_id, **body})
-        posted.headers.append(dict(request.headers))
+        posted.headers.append({name.lower(): value for name, value in request.headers.items()})
         return _json({"id": str(uuid.uuid4().int >> 64), "channel_id": channel_id, **body})
 
     @app.patch("/webhooks/<application_id>/<token>/messages/@original")
