@@ -17,7 +17,7 @@ from flask_core.timestamps import now_rfc3339
 
 from ..ratelimits.limits import LIMITS
 from .ingest import Accepted
-from .models import BATCH_SCHEMA, EVENT_SCHEMA, RESPONSE_SCHEMA, Envelope
+from .models import BATCH_SCHEMA, EVENT_SCHEMA, RESPONSE_SCHEMA, Envelope, is_reply_type
 from .replies import reply_envelope
 from .service import EventService
 from .store import UNREACHABLE
@@ -39,7 +39,18 @@ async def _check_user_limits(community: str, events: list[dict[str, Any]]) -> No
         await LIMITS.get().check_user(community, user_id)
 
 
-async def _accept(events: list[dict[str, Any]]) -> list[Accepted]:
+def _refuse_reply_types(events: list[dict[str, Any]], field: str) -> None:
+    """``response.*`` is what the router makes of replies; a trigger may not forge one."""
+    for index, event in enumerate(events):
+        if is_reply_type(event["type"]):
+            name = field.format(index=index)
+            raise errors.ValidationError(
+                {name: ["response.* types are the router's replies; use POST /api/v1/responses"]}
+            )
+
+
+async def _accept(events: list[dict[str, Any]], field: str) -> list[Accepted]:
+    _refuse_reply_types(events, field)
     community = current_community()
     await _check_user_limits(community, events)
     return await EVENTS.get().ingest.ingest(events, community, _source(), correlation_id())
@@ -50,7 +61,7 @@ async def _accept(events: list[dict[str, Any]]) -> list[Accepted]:
 async def post_event() -> Response:
     """Accept one event: 202 when new, 200 when its event_id was seen in the last 24 h."""
     event = await validated_body()
-    [accepted] = await _accept([event])
+    [accepted] = await _accept([event], "type")
     return create_response(accepted.body(), status=200 if accepted.duplicate else 202)
 
 
@@ -59,7 +70,7 @@ async def post_event() -> Response:
 async def post_event_batch() -> Response:
     """Accept 1 to 100 events in order; each result is what POST /events would answer."""
     batch = await validated_body()
-    accepted = await _accept(batch["events"])
+    accepted = await _accept(batch["events"], "events.{index}.type")
     return create_response({"results": [item.body() for item in accepted]}, status=202)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from quart.typing import TestClientProtocol
@@ -26,7 +27,7 @@ async def _register(client: TestClientProtocol, key: str, body: dict[str, Any]) 
 
 
 async def test_command_replies_and_posted_responses_reach_the_platform_module(
-    client: TestClientProtocol, api_key: KeyFactory
+    client: TestClientProtocol, api_key: KeyFactory, listen: Callable[..., Any]
 ) -> None:
     admin = await api_key("admin")
     trigger = await api_key("trigger", communities=["c1"])
@@ -49,18 +50,20 @@ async def test_command_replies_and_posted_responses_reach_the_platform_module(
         other = registration("discord", discord_url, subscriptions=["response.discord"])
         await _register(client, admin, {**other, "actions": []})
 
-        body = {**CHAT, "payload": {"text": "!quote hi", "message_id": "tw-msg-1"}}
-        command = await client.post("/api/v1/events", json=body, headers=_headers(trigger))
-        silent = {**CHAT, "payload": {"text": "just chatting"}}
-        await client.post("/api/v1/events", json=silent, headers=_headers(trigger))
-        posted = await client.post(
-            "/api/v1/responses",
-            json={"platform": "twitch", "channel_id": "chan", "text": "from a module"},
-            headers=_headers(caller),
-        )
-        assert command.status_code == 202 and posted.status_code == 202
-        await twitch.wait_for(2)
-        await allow_strays(0.3)  # a stray reply (or one to discord) would come right after
+        async with listen("events.c1.*") as live:
+            body = {**CHAT, "payload": {"text": "!quote hi", "message_id": "tw-msg-1"}}
+            command = await client.post("/api/v1/events", json=body, headers=_headers(trigger))
+            silent = {**CHAT, "payload": {"text": "just chatting"}}
+            await client.post("/api/v1/events", json=silent, headers=_headers(trigger))
+            posted = await client.post(
+                "/api/v1/responses",
+                json={"platform": "twitch", "channel_id": "chan", "text": "from a module"},
+                headers=_headers(caller),
+            )
+            assert command.status_code == 202 and posted.status_code == 202
+            await twitch.wait_for(2)
+            await allow_strays(0.3)  # a stray reply (or one to discord) would come right after
+            published = await live.collect()
 
     event_id = (await command.get_json())["event_id"]
     first, second = twitch.received
@@ -83,3 +86,21 @@ async def test_command_replies_and_posted_responses_reach_the_platform_module(
     assert second["event_id"] == second["payload"]["response_id"]
     assert len(twitch.received) == 2
     assert discord.received == []
+    # Replies live on responses.*; events.* carries the events only, as before.
+    assert [channel for channel, _ in published] == ["events.c1.chat.message"] * 2
+
+
+async def test_a_trigger_cannot_forge_a_reply(
+    client: TestClientProtocol, api_key: KeyFactory
+) -> None:
+    trigger = await api_key("trigger", communities=["c1"])
+    forged = {**CHAT, "type": "response.twitch", "payload": {"text": "buy followers"}}
+    single = await client.post("/api/v1/events", json=forged, headers=_headers(trigger))
+    batch = await client.post(
+        "/api/v1/events/batch",
+        json={"events": [{**CHAT, "payload": {"text": "ok"}}, forged]},
+        headers=_headers(trigger),
+    )
+    assert single.status_code == 400 and batch.status_code == 400
+    assert list((await single.get_json())["fields"]) == ["type"]
+    assert list((await batch.get_json())["fields"]) == ["events.1.type"]
