@@ -24,6 +24,7 @@ from flask_core.redis_client import create_redis
 from flask_core.replies import (
     LoggedReplies,
     ReplyDesk,
+    ReplyLedger,
     ReplySender,
     response_type,
 )
@@ -102,7 +103,7 @@ class DiscordModule(TriggerModule):
         self.replies = ReplyDesk(
             "discord",
             self._sender(settings),
-            SeenMessages(None, _REPLIED),
+            ReplyLedger(None, _REPLIED),
             answered=SeenMessages(None, _ANSWERED),
         )
         mount_event_receiver(self.app, self.verifier, self.replies.handle)
@@ -127,7 +128,7 @@ class DiscordModule(TriggerModule):
     async def initialize(self) -> None:
         if self.discord.redis_url:
             self._redis = create_redis(self.discord.redis_url)
-            self.replies.seen = SeenMessages(self._redis, _REPLIED)
+            self.replies.ledger = ReplyLedger(self._redis, _REPLIED)
             self.replies.answered = SeenMessages(self._redis, _ANSWERED)
         await super().initialize()
 

@@ -27,6 +27,7 @@ from flask_core.redis_client import create_redis
 from flask_core.replies import (
     LoggedReplies,
     ReplyDesk,
+    ReplyLedger,
     ReplySender,
     response_type,
 )
@@ -99,7 +100,7 @@ class TwitchModule(TriggerModule):
         self._redis: aioredis.Redis | None = None
         self._helix_http: httpx.AsyncClient | None = None
         self.seen = SeenMessages(None, _SEEN)
-        self.replies = ReplyDesk("twitch", self._sender(settings), SeenMessages(None, _REPLIED))
+        self.replies = ReplyDesk("twitch", self._sender(settings), ReplyLedger(None, _REPLIED))
         self.app.add_url_rule("/webhooks/twitch", "twitch_webhook", self.webhook, methods=["POST"])
         mount_event_receiver(self.app, self.verifier, self.replies.handle)
         check_guards(self.app)
@@ -115,7 +116,7 @@ class TwitchModule(TriggerModule):
         if self._redis_url:
             self._redis = create_redis(self._redis_url)
             self.seen = SeenMessages(self._redis, _SEEN)
-            self.replies.seen = SeenMessages(self._redis, _REPLIED)
+            self.replies.ledger = ReplyLedger(self._redis, _REPLIED)
         await super().initialize()
 
     async def release(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -15,6 +16,7 @@ from flask_core.replies import (
     Outcome,
     Reply,
     ReplyDesk,
+    ReplyLedger,
     TransientFailure,
     reply_from_envelope,
 )
@@ -56,7 +58,7 @@ class Recorder:
 
 
 def desk(redis: aioredis.Redis, sender: Recorder, **kwargs: Any) -> ReplyDesk:
-    return ReplyDesk("twitch", sender, SeenMessages(redis, "test:replied"), **kwargs)
+    return ReplyDesk("twitch", sender, ReplyLedger(redis, "test:replied"), **kwargs)
 
 
 def test_an_envelope_becomes_a_reply() -> None:
@@ -124,8 +126,52 @@ async def test_another_platform_s_reply_is_acknowledged_untouched(redis: aioredi
 async def test_without_credentials_each_reply_is_one_readable_line(
     redis: aioredis.Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    replies = ReplyDesk("twitch", LoggedReplies("twitch"), SeenMessages(redis, "test:replied"))
+    replies = ReplyDesk("twitch", LoggedReplies("twitch"), ReplyLedger(redis, "test:replied"))
     with caplog.at_level(logging.INFO, logger="flask_core.replies"):
         await replies.handle(envelope())
     lines = [record.getMessage() for record in caplog.records]
     assert lines == ["reply to twitch #44429626: #1: hello"]
+
+
+class Stalling(Recorder):
+    """A sender that takes ``seconds`` to post (a slow platform, or a push still in flight)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self.seconds = seconds
+
+    async def send(self, reply: Reply) -> Outcome:
+        self.replies.append(reply)
+        await asyncio.sleep(self.seconds)
+        return Outcome.SENT
+
+
+async def test_a_push_overlapping_one_in_flight_is_told_to_retry(redis: aioredis.Redis) -> None:
+    sender = Stalling(0.5)
+    first = asyncio.create_task(desk(redis, sender).handle(envelope()))
+    await asyncio.sleep(0.1)
+    with pytest.raises(errors.ModuleUnavailable):
+        await desk(redis, sender).handle(envelope())  # another process, the same reply
+    await first
+    await desk(redis, sender).handle(envelope())  # the router's retry: acknowledged
+    assert len(sender.replies) == 1
+
+
+async def test_the_claim_of_a_process_that_died_mid_post_runs_out(redis: aioredis.Redis) -> None:
+    dead = ReplyLedger(redis, "test:replied", claim_seconds=1)
+    assert (await dead.claim("e-1")).value == "claimed"  # then the process is gone
+    sender = Recorder()
+    with pytest.raises(errors.ModuleUnavailable):
+        await desk(redis, sender).handle(envelope())
+    await asyncio.sleep(1.2)  # the claim's expiry is the behaviour under test
+    await desk(redis, sender).handle(envelope())
+    assert len(sender.replies) == 1
+
+
+async def test_a_post_that_hangs_is_cut_and_retried_later(redis: aioredis.Redis) -> None:
+    replies = desk(redis, Stalling(5.0), send_seconds=0.2)
+    with pytest.raises(errors.ModuleUnavailable):
+        await replies.handle(envelope())
+    replies.sender = Recorder()
+    await replies.handle(envelope())
+    assert replies.sent == 1

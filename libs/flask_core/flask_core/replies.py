@@ -4,7 +4,8 @@ The router delivers every reply durably (SPEC §7) to the platform module subscr
 ``response.{platform}``. ``ReplyDesk`` is that module's side: it turns the envelope into a
 ``Reply``, skips one it already handled (at-least-once delivery, dedup on ``event_id``), and
 hands it to a ``ReplySender``. The push is acknowledged (2xx) once the reply was sent or the
-platform refused it for good; a transient failure answers 503 so the router retries later.
+platform refused it for good; a transient failure answers 503 so the router retries later
+(``ReplyLedger`` keeps overlapping pushes from posting one reply twice).
 
 Senders talk to a platform's REST API through ``send_with_retries``: a short, bounded retry
 loop for 429 and 5xx that stays inside the router's push timeout, after which the router's own
@@ -20,13 +21,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
 from . import errors
 from .forwarding import SeenMessages
 from .logging import get_logger
+from .recent import RecentIds
 
 _log = get_logger("flask_core.replies")
 
 RESPONSE_TYPE_PREFIX = "response."
+# A post ends within SEND_SECONDS (inside the router's 5 s push timeout); a claim outlives it.
+SEND_SECONDS = 4.0
+CLAIM_SECONDS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +163,79 @@ async def send_with_retries(call: Callable[[], Awaitable[Attempt]], budget: Retr
     raise TransientFailure(attempt.reason)
 
 
+class Claim(enum.Enum):
+    CLAIMED = "claimed"  # this push posts the reply
+    SENT = "sent"  # posted (or refused for good) already: acknowledge
+    BUSY = "busy"  # another push is posting it right now: ask for a retry
+
+
+class ReplyLedger:
+    """Which replies were handled: ``sending`` while one push posts it, then ``sent``.
+
+    Marking only after the post could post a reply twice when the router pushes it again while
+    the first push is still posting (after its timeout); marking before could lose it when the
+    process dies mid-post. So a push claims the reply for a few seconds (longer than a post may
+    take), and a push that finds the claim answers 503: the router retries, and by then the reply
+    is ``sent``, or the claim of a dead process has run out and the retry posts it.
+    """
+
+    def __init__(
+        self,
+        redis: aioredis.Redis | None,
+        prefix: str,
+        *,
+        claim_seconds: int = CLAIM_SECONDS,
+        keep_seconds: int = 86_400,
+    ) -> None:
+        self._redis = redis
+        self._prefix = prefix
+        self._claim_seconds = claim_seconds
+        self._keep_seconds = keep_seconds
+        self._sent = RecentIds(ttl_seconds=keep_seconds)
+        self._sending: set[str] = set()
+
+    async def claim(self, event_id: str) -> Claim:
+        if self._sent.seen(event_id):
+            return Claim.SENT
+        if event_id in self._sending:
+            return Claim.BUSY
+        claim = await self._claim_in_redis(event_id)
+        if claim is Claim.CLAIMED:
+            self._sending.add(event_id)
+        return claim
+
+    async def _claim_in_redis(self, event_id: str) -> Claim:
+        if self._redis is None:
+            return Claim.CLAIMED
+        key = f"{self._prefix}:{event_id}"
+        try:
+            if await self._redis.set(key, "sending", nx=True, ex=self._claim_seconds):
+                return Claim.CLAIMED
+            state = await self._redis.get(key)
+        except (RedisError, OSError):
+            return Claim.CLAIMED  # this process's memory is the fallback
+        return Claim.SENT if state in (b"sent", "sent") else Claim.BUSY
+
+    async def settle(self, event_id: str) -> None:
+        """The reply was posted or refused for good: never post it again."""
+        self._sending.discard(event_id)
+        self._sent.remember(event_id)
+        if self._redis is not None:
+            try:
+                await self._redis.set(f"{self._prefix}:{event_id}", "sent", ex=self._keep_seconds)
+            except (RedisError, OSError):
+                _log.warning("could not record reply %s as sent in Redis", event_id)
+
+    async def release(self, event_id: str) -> None:
+        """The post failed: let the router's next push try again."""
+        self._sending.discard(event_id)
+        if self._redis is not None:
+            try:
+                await self._redis.delete(f"{self._prefix}:{event_id}")
+            except (RedisError, OSError):
+                _log.warning("could not release reply %s in Redis", event_id)
+
+
 class ReplyDesk:
     """Handle the router's pushes of ``response.{platform}``: dedupe, send, ack or retry."""
 
@@ -162,13 +243,15 @@ class ReplyDesk:
         self,
         platform: str,
         sender: ReplySender,
-        seen: SeenMessages,
+        ledger: ReplyLedger,
         *,
         answered: SeenMessages | None = None,
+        send_seconds: float = SEND_SECONDS,
     ) -> None:
         self.platform = platform
         self.sender = sender
-        self.seen = seen
+        self.ledger = ledger
+        self.send_seconds = send_seconds
         # Event ids the module already answered itself (a Discord interaction's inline reply):
         # their durable reply would post the same answer twice.
         self.answered = answered
@@ -185,21 +268,32 @@ class ReplyDesk:
             return
         if await self._answered_inline(reply):
             return
-        if not await self.seen.first_time(reply.event_id):
+        claim = await self.ledger.claim(reply.event_id)
+        if claim is Claim.SENT:
             return  # a redelivery of a reply already handled
+        if claim is Claim.BUSY:
+            raise errors.ModuleUnavailable("This reply is being posted now.", retry_after=1)
         try:
-            outcome = await self.sender.send(reply)
-        except TransientFailure as failure:
-            await self.seen.forget(reply.event_id)
-            _log.warning("reply to %s #%s postponed: %s", self.platform, reply.channel_id, failure)
-            raise errors.ModuleUnavailable(
-                f"The platform did not take the reply: {failure.reason}",
-                retry_after=max(1, round(failure.retry_after)),
-            ) from None
+            outcome = await self._send(reply)
         except BaseException:
-            await self.seen.forget(reply.event_id)
+            await self.ledger.release(reply.event_id)
             raise
+        await self.ledger.settle(reply.event_id)
         self._count(reply, outcome)
+
+    async def _send(self, reply: Reply) -> Outcome:
+        try:
+            # Bounded, so the claim outlives the post and the router's push does not time out.
+            async with asyncio.timeout(self.send_seconds):
+                return await self.sender.send(reply)
+        except (TransientFailure, TimeoutError) as failure:
+            reason = str(failure) or f"no answer within {self.send_seconds} s"
+            wait = failure.retry_after if isinstance(failure, TransientFailure) else 1.0
+            _log.warning("reply to %s #%s postponed: %s", self.platform, reply.channel_id, reason)
+            raise errors.ModuleUnavailable(
+                f"The platform did not take the reply: {reason}",
+                retry_after=max(1, round(wait)),
+            ) from None
 
     async def _answered_inline(self, reply: Reply) -> bool:
         trigger = reply.payload.get("event_id")
