@@ -83,6 +83,14 @@ def _kept_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
+def _keep_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by this user only (0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+
+
 class Hub:
     """Starts, watches and stops the hub's processes."""
 
@@ -166,6 +174,8 @@ class Hub:
             self.directory / "admin.key"
         )
         stores = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url}
+        # The ``say`` commands watch the hub's Redis for the bot's replies.
+        _keep_text(self.directory / "redis_url", settings.redis_url)
         self.spawn("router", "router", {**stores, "ROUTER_BOOTSTRAP_ADMIN_KEY": admin_key})
         self.wait_healthy(self.router_url, "router")
         modules = load_modules()

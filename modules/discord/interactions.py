@@ -23,6 +23,11 @@ MAX_CONTENT = 2000
 _EVENT_NAMESPACE = uuid.UUID("0b6b1f64-3f0e-4a53-8d3c-5b7f6a0f2c42")
 
 
+def event_id_of(interaction_id: str) -> str:
+    """The router ``event_id`` of an interaction (the same if Discord sends it again)."""
+    return str(uuid.uuid5(_EVENT_NAMESPACE, interaction_id))
+
+
 def _user_id(interaction: dict[str, Any]) -> str | None:
     member = interaction.get("member") or {}
     user = member.get("user") or interaction.get("user") or {}
@@ -43,7 +48,7 @@ def command_event(interaction: dict[str, Any]) -> dict[str, Any]:
     """The router event of an application command: a ``chat.message`` naming the command."""
     data = interaction.get("data") or {}
     event = {
-        "event_id": str(uuid.uuid5(_EVENT_NAMESPACE, str(interaction.get("id")))),
+        "event_id": event_id_of(str(interaction.get("id"))),
         "platform": "discord",
         "type": "chat.message",
         "user_id": _user_id(interaction),

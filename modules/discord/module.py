@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import redis.asyncio as aioredis
 from quart import Response, request
 
 from flask_core import errors
 from flask_core.api import create_response, raw_body
 from flask_core.auth import check_guards, public
-from flask_core.forwarding import PendingEvent, TriggerModule
+from flask_core.events import mount_event_receiver
+from flask_core.forwarding import PendingEvent, SeenMessages, TriggerModule
+from flask_core.keyspace import DEFAULT_KEYSPACE
 from flask_core.logging import correlation_id, get_logger, log_audit_event
 from flask_core.module import ModuleSettings
 from flask_core.platforms.webhooks import DiscordVerifier, discord_timestamp_fresh, webhook_json
+from flask_core.redis_client import create_redis
+from flask_core.replies import (
+    LoggedReplies,
+    ReplyDesk,
+    ReplyLedger,
+    ReplySender,
+    response_type,
+)
 from flask_core.router_client import RouterError
 from flask_core.settings import EnvReader, SettingsError
 
@@ -34,12 +45,17 @@ from .interactions import (
     reply_content,
     webhook_event,
 )
+from .rest import DiscordChannels
 from .shapes import checked_interaction, checked_webhook_event
 
 DEFAULT_PORT = 8011
 DISCORD_API = "https://discord.com/api/v10"
 # Discord wants the first answer within 3 s; past this much of it, defer and edit later.
 ANSWER_WITHIN_SECONDS = 2.5
+# Event ids of replies already posted (pushes are at-least-once), and of interactions
+# answered inline or by an edit (their durable reply is not posted again).
+_REPLIED = DEFAULT_KEYSPACE.key("discord", "replied")
+_ANSWERED = DEFAULT_KEYSPACE.key("discord", "answered")
 _log = get_logger("modules.discord")
 
 
@@ -49,6 +65,8 @@ class DiscordSettings:
     public_key: str
     application_id: str
     api_base: str = DISCORD_API
+    bot_token: str | None = field(default=None, repr=False)  # None: replies are logged
+    redis_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> DiscordSettings:
@@ -65,7 +83,9 @@ class DiscordSettings:
             module=module,
             public_key=public_key,
             application_id=env.required("DISCORD_APPLICATION_ID"),
-            api_base=env.text("DISCORD_API_BASE", DISCORD_API),
+            api_base=env.url("DISCORD_API_BASE", ("http", "https")) or DISCORD_API,
+            bot_token=env.optional("DISCORD_BOT_TOKEN"),
+            redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
         )
 
 
@@ -75,9 +95,18 @@ class DiscordModule(TriggerModule):
     platform = "discord"
 
     def __init__(self, settings: DiscordSettings) -> None:
-        super().__init__(settings.module)
+        super().__init__(settings.module, subscriptions=(response_type("discord"),))
         self.discord = settings
         self.signatures = DiscordVerifier(settings.public_key)
+        self._redis: aioredis.Redis | None = None
+        self._rest_http: httpx.AsyncClient | None = None
+        self.replies = ReplyDesk(
+            "discord",
+            self._sender(settings),
+            ReplyLedger(None, _REPLIED),
+            answered=SeenMessages(None, _ANSWERED),
+        )
+        mount_event_receiver(self.app, self.verifier, self.replies.handle)
         self.app.add_url_rule(
             "/webhooks/discord/interactions",
             "discord_interactions",
@@ -88,6 +117,27 @@ class DiscordModule(TriggerModule):
             "/webhooks/discord/events", "discord_events", self.events, methods=["POST"]
         )
         check_guards(self.app)
+
+    def _sender(self, settings: DiscordSettings) -> ReplySender:
+        if settings.bot_token is None:
+            return LoggedReplies("discord")
+        # Well inside the router's push timeout, so a slow Discord reads as a retry, not a hang.
+        self._rest_http = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=1.0))
+        return DiscordChannels(self._rest_http, settings.bot_token, settings.api_base)
+
+    async def initialize(self) -> None:
+        if self.discord.redis_url:
+            self._redis = create_redis(self.discord.redis_url)
+            self.replies.ledger = ReplyLedger(self._redis, _REPLIED)
+            self.replies.answered = SeenMessages(self._redis, _ANSWERED)
+        await super().initialize()
+
+    async def release(self) -> None:
+        await super().release()
+        if self._rest_http is not None:
+            await self._rest_http.aclose()
+        if self._redis is not None:
+            await self._redis.aclose()
 
     async def _verified_body(self) -> tuple[Any, bytes]:
         """The parsed body once its signature verifies and its timestamp is fresh (else 401)."""
@@ -140,8 +190,12 @@ class DiscordModule(TriggerModule):
         return None
 
     async def _route(self, community: str, interaction: dict[str, Any]) -> dict[str, Any]:
+        event = command_event(interaction)
+        # Marked before the router sees it: its durable reply may arrive before this answer.
+        if self.replies.answered is not None:
+            await self.replies.answered.first_time(event["event_id"])
         try:
-            answer = await self.router.events(community, command_event(interaction))
+            answer = await self.router.events(community, event)
         except RouterError as error:
             _log.warning("router refused an interaction: %s", error)
             return message("The command could not be run.", ephemeral=True)

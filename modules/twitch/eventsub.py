@@ -13,6 +13,11 @@ from flask_core.timestamps import rfc3339
 _EVENT_NAMESPACE = uuid.UUID("6f1c1d52-7a53-4c2e-9d55-1f0b8f1c9a11")
 
 
+def event_id_of(message_id: str) -> str:
+    """The router ``event_id`` of an EventSub message (the same for every redelivery)."""
+    return str(uuid.uuid5(_EVENT_NAMESPACE, message_id))
+
+
 def _occurred_at(timestamp: str) -> str:
     seconds = parse_twitch_timestamp(timestamp)
     moment = datetime.fromtimestamp(seconds, UTC) if seconds is not None else datetime.now(UTC)
@@ -45,7 +50,7 @@ def notification_event(message: dict[str, Any], message_id: str, timestamp: str)
     event = message.get("event") if isinstance(message.get("event"), dict) else {}
     assert isinstance(event, dict)
     routed: dict[str, Any] = {
-        "event_id": str(uuid.uuid5(_EVENT_NAMESPACE, message_id)),
+        "event_id": event_id_of(message_id),
         "platform": "twitch",
         "occurred_at": _occurred_at(timestamp),
         "channel_id": broadcaster_of(message),
@@ -75,7 +80,7 @@ def revocation_event(message: dict[str, Any], message_id: str, timestamp: str) -
     """A ``revocation`` forwarded as ``subscription.revoked``."""
     subscription = message.get("subscription") or {}
     routed = {
-        "event_id": str(uuid.uuid5(_EVENT_NAMESPACE, message_id)),
+        "event_id": event_id_of(message_id),
         "platform": "twitch",
         "type": "subscription.revoked",
         "occurred_at": _occurred_at(timestamp),

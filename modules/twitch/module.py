@@ -6,12 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 from quart import Response, request
 
 from flask_core import errors
 from flask_core.api import create_response, raw_body
 from flask_core.auth import check_guards, public
+from flask_core.events import mount_event_receiver
 from flask_core.forwarding import PendingEvent, SeenMessages, TriggerModule
 from flask_core.keyspace import DEFAULT_KEYSPACE
 from flask_core.logging import correlation_id, get_logger, log_audit_event
@@ -22,15 +24,25 @@ from flask_core.platforms.webhooks import (
     webhook_json,
 )
 from flask_core.redis_client import create_redis
-from flask_core.settings import EnvReader
+from flask_core.replies import (
+    LoggedReplies,
+    ReplyDesk,
+    ReplyLedger,
+    ReplySender,
+    response_type,
+)
+from flask_core.settings import EnvReader, SettingsError
 
 from . import __version__
 from .eventsub import broadcaster_of, notification_event, revocation_event
+from .helix import HelixChat, HelixCredentials
 from .shapes import checked_message
 
 DEFAULT_PORT = 8010
 _log = get_logger("modules.twitch")
 _SEEN = DEFAULT_KEYSPACE.webhook_seen("twitch")  # twitch:seen:{message id}
+# Event ids of replies already posted: the router's pushes are at-least-once.
+_REPLIED = DEFAULT_KEYSPACE.key("twitch", "replied")
 
 
 @dataclass(frozen=True)
@@ -38,6 +50,7 @@ class TwitchSettings:
     module: ModuleSettings
     webhook_secret: bytes = field(repr=False)
     redis_url: str | None = None
+    helix: HelixCredentials | None = None  # None: replies are logged, not sent
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> TwitchSettings:
@@ -49,7 +62,29 @@ class TwitchSettings:
             module=module,
             webhook_secret=env.required("TWITCH_WEBHOOK_SECRET").encode(),
             redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
+            helix=_helix_credentials(env),
         )
+
+
+_HELIX_VARIABLES = ("TWITCH_CLIENT_ID", "TWITCH_CLIENT_SECRET", "TWITCH_BOT_USER_ID")
+
+
+def _helix_credentials(env: EnvReader) -> HelixCredentials | None:
+    """Helix credentials when any is set (then all three are required), else None."""
+    if not any(env.optional(name) for name in _HELIX_VARIABLES):
+        return None
+    for name in _HELIX_VARIABLES:
+        if env.optional(name) is None:
+            raise SettingsError(
+                f"{name} is required when any of {', '.join(_HELIX_VARIABLES)} is set"
+            )
+    return HelixCredentials(
+        client_id=env.required("TWITCH_CLIENT_ID"),
+        client_secret=env.required("TWITCH_CLIENT_SECRET"),
+        bot_user_id=env.required("TWITCH_BOT_USER_ID"),
+        api_base=env.url("TWITCH_API_BASE", ("http", "https")) or "https://api.twitch.tv",
+        auth_base=env.url("TWITCH_AUTH_BASE", ("http", "https")) or "https://id.twitch.tv",
+    )
 
 
 class TwitchModule(TriggerModule):
@@ -59,22 +94,35 @@ class TwitchModule(TriggerModule):
     resources = ("event forwarder", "message-id store")
 
     def __init__(self, settings: TwitchSettings) -> None:
-        super().__init__(settings.module)
+        super().__init__(settings.module, subscriptions=(response_type("twitch"),))
         self._secret = settings.webhook_secret
         self._redis_url = settings.redis_url
         self._redis: aioredis.Redis | None = None
+        self._helix_http: httpx.AsyncClient | None = None
         self.seen = SeenMessages(None, _SEEN)
+        self.replies = ReplyDesk("twitch", self._sender(settings), ReplyLedger(None, _REPLIED))
         self.app.add_url_rule("/webhooks/twitch", "twitch_webhook", self.webhook, methods=["POST"])
+        mount_event_receiver(self.app, self.verifier, self.replies.handle)
         check_guards(self.app)
+
+    def _sender(self, settings: TwitchSettings) -> ReplySender:
+        if settings.helix is None:
+            return LoggedReplies("twitch")
+        # Well inside the router's push timeout, so a slow Helix reads as a retry, not a hang.
+        self._helix_http = httpx.AsyncClient(timeout=httpx.Timeout(2.0, connect=1.0))
+        return HelixChat(self._helix_http, settings.helix)
 
     async def initialize(self) -> None:
         if self._redis_url:
             self._redis = create_redis(self._redis_url)
             self.seen = SeenMessages(self._redis, _SEEN)
+            self.replies.ledger = ReplyLedger(self._redis, _REPLIED)
         await super().initialize()
 
     async def release(self) -> None:
         await super().release()
+        if self._helix_http is not None:
+            await self._helix_http.aclose()
         if self._redis is not None:
             await self._redis.aclose()
 

@@ -17,6 +17,7 @@ from .commands import CommandRouter
 from .directory import SubscriberDirectory
 from .metrics import EventMetrics
 from .models import Envelope, build_envelope
+from .replies import command_reply
 from .spool import EventSpool
 from .store import UNREACHABLE, EventStore
 
@@ -70,8 +71,21 @@ class EventIngest:
             fresh = await self._accept(envelope)
             self._metrics.ingested.labels("accepted" if fresh else "duplicate").inc()
             command = await self._commands.route(envelope, correlation_id) if fresh else None
+            reply = command_reply(envelope, command) if command is not None else None
+            if reply is not None:
+                await self.reply(reply)
             results.append(Accepted(envelope, not fresh, command))
         return results
+
+    async def reply(self, reply: Envelope) -> bool:
+        """Accept a ``response.{platform}`` envelope onto the events' durable path.
+
+        It lands in the community's stream right after the event that caused it, so the
+        platform module gets replies in order, and one that was down gets them when back.
+        """
+        fresh = await self._accept(reply)
+        self._metrics.ingested.labels("accepted" if fresh else "duplicate").inc()
+        return fresh
 
     async def _accept(self, envelope: Envelope) -> bool:
         if self._spool.pending:  # queue behind what is spooled, so order per community holds

@@ -11,6 +11,7 @@ from flask_core.api import dumps
 from flask_core.datamodels import CHAT_MESSAGE, PLATFORMS
 from flask_core.keyspace import DEFAULT_KEYSPACE
 from flask_core.redis_client import reply_text
+from flask_core.replies import RESPONSE_TYPE_PREFIX
 from flask_core.timestamps import now_rfc3339
 from flask_core.validation import USER_ID
 
@@ -46,6 +47,12 @@ RESPONSE_SCHEMA: dict[str, Any] = {
     "payload": {"type": "dict", "nullable": True},
     "in_reply_to": {"type": "string", "maxlength": 128, "nullable": True},
 }
+
+
+def is_reply_type(event_type: str) -> bool:
+    """``response.{platform}``: a reply, which only the router makes."""
+    return event_type.startswith(RESPONSE_TYPE_PREFIX)
+
 
 _COMMAND = re.compile(r"^(![A-Za-z0-9_.-]{1,64})(?:\s+(.*))?$", re.DOTALL)
 

@@ -11,7 +11,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from flask_core.api import dumps
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 
-from .models import Envelope
+from .models import Envelope, is_reply_type
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -22,7 +22,8 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError
 # KEYS: seen key, stream, groups set. ARGV: ttl, channel, envelope, maxlen, community, type,
 # then the ids of the modules subscribed to the type. The dedup SET NX EX gates everything, so a
 # duplicate can never append or publish; a module's group is created on its first event, just
-# before that event, so it starts exactly where its subscription began.
+# before that event, so it starts exactly where its subscription began. An empty channel
+# publishes nothing: a reply's live form is the responses.* message, not an events.* one.
 _ACCEPT = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 local targets = {}
@@ -34,7 +35,7 @@ for i = 7, #ARGV do
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*',
   'e', ARGV[3], 't', ARGV[6], 'to', table.concat(targets, ','))
-redis.call('PUBLISH', ARGV[2], ARGV[3])
+if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return 1
 """
 
@@ -65,9 +66,10 @@ class EventStore:
             names.event_stream(community),
             names.event_groups,
         ]
+        live = "" if is_reply_type(envelope.type) else names.event_channel(community, envelope.type)
         args: list[Any] = [
             self._dedup_ttl,
-            names.event_channel(community, envelope.type),
+            live,
             envelope.to_json(),
             self._maxlen,
             community,

@@ -23,7 +23,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 @asynccontextmanager
 async def router_process(
-    settings: RouterSettings, workers: int = 2, log: Path | None = None
+    settings: RouterSettings,
+    workers: int = 2,
+    log: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> AsyncIterator[str]:
     """Run the router on ``settings``' database, Redis and data dir; yield its base URL.
 
@@ -38,6 +41,7 @@ async def router_process(
         "ROUTER_WORKERS": str(workers),
         "ROUTER_DATA_DIR": str(settings.data_dir),
         **_logging(log),
+        **(extra_env or {}),
     }
     base_url = f"http://127.0.0.1:{port}"
     with _output(log) as stderr:

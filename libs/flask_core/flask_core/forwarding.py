@@ -250,6 +250,17 @@ class SeenMessages:
         except (RedisError, OSError):
             return True  # the local memory already holds it
 
+    async def known(self, message_id: str) -> bool:
+        """Whether ``message_id`` was recorded (here, or by another process through Redis)."""
+        if self._local.seen(message_id):
+            return True
+        if self._redis is None:
+            return False
+        try:
+            return bool(await self._redis.exists(f"{self._prefix}:{message_id}"))
+        except (RedisError, OSError):
+            return False
+
     async def forget(self, message_id: str) -> None:
         """Undo ``first_time`` for a message that could not be accepted after all."""
         self._local.forget(message_id)
@@ -271,8 +282,8 @@ class TriggerModule(ModuleBase):
     platform = "unknown"
     resources: tuple[str, ...] = ("event forwarder",)
 
-    def __init__(self, settings: ModuleSettings) -> None:
-        super().__init__(settings)
+    def __init__(self, settings: ModuleSettings, *, subscriptions: tuple[str, ...] = ()) -> None:
+        super().__init__(settings, subscriptions=subscriptions)
         self.forwarder = EventForwarder(self.router, self.platform)
 
     async def initialize(self) -> None:

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import json
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -17,6 +13,7 @@ import redis.asyncio as aioredis
 
 from flask_core.module import ModuleSettings
 from modules.twitch.module import TwitchModule, TwitchSettings
+from modules.twitch.signing import chat_message, eventsub_timestamp, sign_eventsub
 from tests.support.pubsub import PubSubCollector
 from tests.support.servers import free_port, serve_app
 from tests.support.waiting import allow_strays
@@ -41,31 +38,16 @@ class Twitch:
         age: timedelta = timedelta(0),
         secret: bytes = SECRET,
     ) -> httpx.Response:
-        raw = json.dumps(body).encode()
-        stamp = (datetime.now(UTC) - age).isoformat().replace("+00:00", "Z")
-        message_id = message_id or str(uuid.uuid4())
-        digest = hmac.new(secret, message_id.encode() + stamp.encode() + raw, hashlib.sha256)
-        headers = {
-            "Twitch-Eventsub-Message-Id": message_id,
-            "Twitch-Eventsub-Message-Timestamp": stamp,
-            "Twitch-Eventsub-Message-Signature": f"sha256={digest.hexdigest()}",
-            "Twitch-Eventsub-Message-Type": kind,
-            "Content-Type": "application/json",
-        }
-        return await self.http.post(f"{self.url}/webhooks/twitch", content=raw, headers=headers)
+        signed = sign_eventsub(
+            secret, kind, body, message_id=message_id, timestamp=eventsub_timestamp(age)
+        )
+        return await self.http.post(
+            f"{self.url}/webhooks/twitch", content=signed.body, headers=signed.headers
+        )
 
 
 def chat(text: str, chatter: str = "1001") -> dict[str, Any]:
-    return {
-        "subscription": {"type": "channel.chat.message", "condition": {}},
-        "event": {
-            "broadcaster_user_id": BROADCASTER,
-            "chatter_user_id": chatter,
-            "chatter_user_login": "viewer",
-            "message_id": str(uuid.uuid4()),
-            "message": {"text": text},
-        },
-    }
+    return chat_message(BROADCASTER, text, chatter_id=chatter)
 
 
 @pytest.fixture
