@@ -45,7 +45,9 @@ async def test_every_contract_route_is_described(client: TestClientProtocol) -> 
     described = {(m, path) for path, ops in spec["paths"].items() for m in ops}
     assert described >= SPEC_ROUTES
     assert all(
-        path.startswith(("/api/v1/", "/health", "/ready", "/metrics", "/openapi", "/.well-known"))
+        path.startswith(
+            ("/api/v1/", "/health", "/ready", "/metrics", "/openapi", "/.well-known", "/admin")
+        )
         for _, path in described
     )
 
