@@ -50,6 +50,11 @@ class CommunityStore:
             list(within),
         )
 
+    async def get(self, community_id: str) -> asyncpg.Record | None:
+        return await self.dal.fetchrow(
+            "SELECT id, name, created_at FROM communities WHERE id = $1", community_id
+        )
+
     async def exists(self, community_id: str) -> bool:
         return bool(
             await self.dal.fetchval("SELECT 1 FROM communities WHERE id = $1", community_id)
