@@ -6,7 +6,7 @@ chart needs no gap filling. Boundaries are aligned to UTC (midnight for days).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,11 +26,13 @@ _ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True, slots=True)
 class StatsRange:
-    """A validated range: the first bucket's start, the end (exclusive), the bucket width."""
+    """A validated range: records from ``since`` to ``until`` (exclusive), counted in buckets
+    of ``width`` whose first one begins at ``start`` (``since`` rounded down)."""
 
-    start: datetime
+    since: datetime
     until: datetime
     width: timedelta
+    start: datetime
 
     @classmethod
     def of(cls, bucket: str, since: datetime | None, until: datetime | None) -> StatsRange:
@@ -44,7 +46,7 @@ class StatsRange:
             raise errors.ValidationError(
                 {"bucket": [f"the range holds more than {MAX_BUCKETS} buckets: use a wider one"]}
             )
-        return cls(start, end, width)
+        return cls(begin, end, width, start)
 
     def starts(self) -> list[datetime]:
         moments, moment = [], self.start
@@ -60,7 +62,7 @@ def _floor(moment: datetime, width: timedelta) -> datetime:
 
 async def audit_stats(dal: AsyncDAL, where: AuditFilter, span: StatsRange) -> list[dict[str, Any]]:
     """``[{"start", "counts": {category: n}}]`` for every bucket of ``span``."""
-    clauses, args = where.where(None)
+    clauses, args = replace(where, since=span.since, until=span.until).where(None)
     args += [span.width, _ORIGIN]
     bucket = f'date_bin(${len(args) - 1}::interval, "timestamp", ${len(args)}::timestamptz)'
     rows = await dal.fetch(

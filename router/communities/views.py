@@ -7,7 +7,7 @@ from quart import Blueprint, Response, request
 from flask_core import errors
 from flask_core.api import create_response
 from flask_core.auth import api_key, current_principal, require_api_key
-from flask_core.querystring import QueryString
+from flask_core.querystring import QueryString, declared_query
 from flask_core.routes import route, validated_body
 from flask_core.slots import ServiceSlot
 from flask_core.validation import COMMUNITY_ID, STORABLE_TEXT
@@ -59,9 +59,10 @@ async def create_community() -> Response:
 
 
 @blueprint.get("/admin/communities")
-@route(guard=ADMIN)
+@route(guard=ADMIN, query={})
 async def list_communities() -> Response:
     """The communities this admin manages."""
+    declared_query()  # takes no parameters: refuse any, rather than ignore a filter
     rows = await COMMUNITIES.get().list(AdminScope.current().communities)
     return create_response({"items": [community_json(row) for row in rows]})
 

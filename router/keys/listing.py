@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -15,11 +16,27 @@ from datetime import datetime
 from typing import Any
 
 from flask_core import errors
-from flask_core.auth import GLOBAL_SCOPE
+from flask_core.auth import GLOBAL_SCOPE, ROLES
+from flask_core.querystring import QueryParam, QueryString
+from flask_core.validation import COMMUNITY_ID, MODULE_ID
+
+from ..scope import AdminScope
 
 KEY_STATES = ("active", "revoked", "expired")
+COMMUNITY_ID_OR_GLOBAL = re.compile(rf"{COMMUNITY_ID.pattern}|^\*$")
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+LIST_KEYS = {
+    "state": QueryParam("active, revoked or expired keys", choices=KEY_STATES),
+    "role": QueryParam("keys of this role", choices=ROLES),
+    "community": QueryParam("keys whose scope names this community"),
+    "module_id": QueryParam("keys bound to this module"),
+    "q": QueryParam("text contained in the key's name or prefix (case-insensitive)"),
+    "limit": QueryParam(
+        "keys per page (default 100)", kind="integer", minimum=1, maximum=MAX_LIMIT
+    ),
+    "cursor": QueryParam("the next_cursor of the previous page"),
+}
 _STATE_SQL = {
     "active": "revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
     "revoked": "revoked_at IS NOT NULL",
@@ -101,3 +118,20 @@ class KeyQuery:
         if self.after is not None:
             add("(created_at, id) > ({}, {})", self.after.created_at, self.after.key_id)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
+
+
+def key_query(params: QueryString, scope: AdminScope) -> KeyQuery:
+    """The validated filters of ``GET /api/v1/admin/keys``, within what ``scope`` may see."""
+    cursor = params.text("cursor")
+    limit = params.integer("limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    assert limit is not None  # it has a default
+    return KeyQuery(
+        within=scope.communities,
+        state=params.choice("state", KEY_STATES),
+        role=params.choice("role", tuple(ROLES)),
+        community=params.text("community", pattern=COMMUNITY_ID_OR_GLOBAL),
+        module_id=params.text("module_id", pattern=re.compile(MODULE_ID)),
+        text=params.text("q", max_length=128),
+        limit=limit,
+        after=KeyCursor.decode(cursor) if cursor else None,
+    )

@@ -36,6 +36,11 @@ SPEC_ROUTES = {
     ("get", "/api/v1/admin/audit"),
     ("get", "/api/v1/admin/audit/export"),
     ("get", "/api/v1/admin/audit/verify"),
+    ("get", "/api/v1/admin/audit/stats"),
+    ("get", "/api/v1/admin/communities/{community_id}"),
+    ("delete", "/api/v1/admin/communities/{community_id}"),
+    ("delete", "/api/v1/admin/communities/{community_id}/channels/{platform}/{channel_id}"),
+    ("get", "/admin/"),
 }
 
 
