@@ -75,7 +75,7 @@ export async function auditPage(view) {
     const shown = filters.category ? [filters.category] : CATEGORIES;
     const totals = Object.fromEntries(shown.map((c) => [c, stats.buckets.reduce((n, b) => n + (b.counts[c] || 0), 0)]));
     summary.dataset.totals = JSON.stringify(totals);
-    summary.textContent = `Records per hour, ${when(range.since)} to ${when(range.until)}: ` +
+    summary.textContent = `${when(range.since)} to ${when(range.until)} (UTC): ` +
       shown.map((c) => `${c} ${totals[c]}`).join(" · ");
     drawChart(chart, stats.buckets, shown);
   }
