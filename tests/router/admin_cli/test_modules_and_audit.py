@@ -106,3 +106,21 @@ async def test_audit_verify_is_refused_to_a_scoped_admin(cli: Cli, api_key: KeyF
     assert denied.code == 1 and denied.err.startswith("error: 403 forbidden:")
     invalid = await cli("audit", "query", "--since", "yesterday")
     assert invalid.code == 1 and "since" in invalid.err
+
+
+async def test_audit_stats_table_and_json(cli: Cli, app: Quart) -> None:
+    for n in range(2):
+        await cli.ok("communities", "create", f"Community {n}", "--id", f"s{n}")
+    await wait_for_records(_state(app), 2)
+    table = await cli.ok("audit", "stats", "--bucket", "hour")
+    header, *rows = table.out.splitlines()
+    assert header.split() == ["START", "AUTH", "AUTHZ", "AUDIT", "ERROR", "SYSTEM"]
+    assert len(rows) in (24, 25) and sum(int(row.split()[3]) for row in rows) >= 2
+    stats = (
+        await cli.ok("audit", "stats", "--bucket", "minute", "--community", "s1", "--json")
+    ).json()
+    assert sum(b["counts"]["AUDIT"] for b in stats["buckets"]) == 1
+    refused = await cli(
+        "audit", "stats", "--since", "2026-01-02T00:00:00Z", "--until", "2026-01-01T00:00:00Z"
+    )
+    assert refused.code == 1 and refused.err.startswith("error: 400 invalid_input:")
