@@ -37,6 +37,10 @@ def _key_state(key: dict[str, Any]) -> str:
     return "active"
 
 
+def _key_row(key: dict[str, Any]) -> dict[str, Any]:
+    return {**key, "state": _key_state(key)}
+
+
 def _show(args: argparse.Namespace, body: Any) -> int:
     if args.json:
         as_json(body)
@@ -103,8 +107,7 @@ def keys_list(client: AdminClient, args: argparse.Namespace) -> int:
         "limit": args.limit,
         "cursor": args.cursor,
     }
-    shape = lambda key: {**key, "state": _key_state(key)}  # noqa: E731
-    return _list(args, client, "/admin/keys", params, KEY_COLUMNS, shape)
+    return _list(args, client, "/admin/keys", params, KEY_COLUMNS, _key_row)
 
 
 def keys_show(client: AdminClient, args: argparse.Namespace) -> int:
