@@ -90,6 +90,10 @@ async def test_filter_by_category_draws_the_chart_from_stats(
     assert shown == {"AUDIT": totals["AUDIT"]}
     legend = await page.locator("#audit-chart .u-legend").text_content() or ""
     assert "AUDIT" in legend and "AUTH " not in legend
+    await page.wait_for_function(  # the table loads beside the chart
+        """() => [...document.querySelectorAll('#audit-list tbody tr td:nth-child(3)')]
+                 .every((cell) => cell.textContent === 'AUDIT')"""
+    )
     categories = await page.locator("#audit-list tbody tr td:nth-child(3)").all_text_contents()
     assert categories and set(categories) == {"AUDIT"}
     if SCREENSHOT:
@@ -113,8 +117,13 @@ async def test_paging_export_and_verify(
     page = console.page
     await console.sign_in(admin_key)
     await console.open("audit")
+    await page.wait_for_selector("#audit-list table")
     await page.fill("#audit-filters [name=limit]", "2")
     await page.click("#audit-filters button[type=submit]")
+    # The first page (100 of the records) also had an "Older" button: wait for the short page.
+    await page.wait_for_function(
+        "() => document.querySelectorAll('#audit-list tbody tr').length === 2"
+    )
     await page.wait_for_selector("#audit-next")
     first = await page.locator("#audit-list tbody tr td:first-child").all_text_contents()
     await page.click("#audit-next")

@@ -97,7 +97,9 @@ async def test_filter_keys_by_state(console: Console, admin_key: str) -> None:
     await console.page.select_option("#key-filters [name=state]", "revoked")
     async with console.page.expect_response("**/api/v1/admin/keys?*state=revoked*"):
         await console.page.click("#key-filters button[type=submit]")
-    await console.page.wait_for_selector("#key-list td:has-text('drop')")
+    await console.page.wait_for_function(
+        "() => document.querySelectorAll('#key-list tbody tr').length === 1"
+    )
     names = await console.page.locator("#key-list tbody tr td:nth-child(2)").all_text_contents()
     assert names == ["drop"]
 
