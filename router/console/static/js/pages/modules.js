@@ -3,19 +3,19 @@
 import { api, segment } from "../api.js";
 import { button, guarded, h, replace, table, text, when } from "../dom.js";
 
-// /health/services comes with another part of the router: until it is there, say so.
-async function healthSection(status) {
+// The aggregated health (GET /api/v1/health/services); a router without it says so.
+async function healthSection() {
   const section = h("div", { id: "services-health" });
   try {
     const health = await api.get("/health/services");
-    const entries = Array.isArray(health.items || health.services)
-      ? (health.items || health.services).map((s) => [s.module_id || s.name || s.service, s])
-      : Object.entries(health.services || health);
-    replace(section, table(entries, [
-      { title: "Service", value: ([name]) => name },
-      { title: "Status", value: ([, s]) => (s && typeof s === "object" ? s.status : s) },
-      { title: "Details", value: ([, s]) => text(s) },
-    ], { empty: "No service reported." }));
+    const services = Object.entries(health.services || {});
+    replace(section,
+      h("p", {}, "Overall: ", h("strong", { class: `health ${health.status}` }, text(health.status))),
+      table(services, [
+        { title: "Service", value: ([name]) => name },
+        { title: "Status", value: ([, s]) => s.status },
+        { title: "Healthy instances", value: ([, s]) => `${s.healthy_instances} of ${s.instances}` },
+      ], { empty: "No service registered." }));
   } catch (error) {
     const missing = error.status === 404 || error.status === 405;
     replace(section, h("p", { class: missing ? "empty" : "status error" },
@@ -52,7 +52,7 @@ export async function modulesPage(view) {
       ], { empty: "No live instance." }))));
   }
 
-  view.append(h("h2", {}, "Services health"), await healthSection(status),
+  view.append(h("h2", {}, "Services health"), await healthSection(),
     h("h2", {}, "Registered modules"), status, button("Refresh", () => guarded(status, load)), list);
   await guarded(status, load);
 }
