@@ -16,6 +16,7 @@ from .audit.views import AUDIT_STORE
 from .audit.views import blueprint as audit_blueprint
 from .communities.views import COMMUNITIES
 from .communities.views import blueprint as communities_blueprint
+from .console.views import install_console
 from .events.admin_views import DEADLETTERS
 from .events.admin_views import blueprint as events_admin_blueprint
 from .events.views import EVENTS
@@ -55,6 +56,7 @@ def create_app(settings: RouterSettings) -> Quart:
     install_rate_limits(app)
     for blueprint in BLUEPRINTS:
         app.register_blueprint(blueprint)
+    install_console(app)
 
     @app.while_serving
     async def _lifespan() -> AsyncGenerator[None, None]:

@@ -1,4 +1,4 @@
-"""The router's command line: serve (default), hub, keys, secrets and new-module."""
+"""The router's command line: serve (default), hub, keys, secrets, new-module and admin."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from flask_core.settings import SettingsError, exit_on_settings_error
 from flask_core.variables import command_line, variables_help
 
+from .admin_cli import add_admin_commands, run_admin
 from .environment import HUB_SECTIONS, ROUTER_SECTIONS
 from .keys.cli import add_key_commands, run_keys
 from .keys.secrets_cli import add_secret_commands, run_secrets
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     add_key_commands(commands)
     add_secret_commands(commands)
     add_scaffold_command(commands)
+    add_admin_commands(commands)
     return parser
 
 
@@ -42,6 +44,8 @@ def main(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
     if args.command == "new-module":  # works on files only: no settings needed
         return run_new_module(args)
+    if args.command == "admin":  # an HTTP client: it needs none of the router's settings
+        return run_admin(args)
     try:
         settings = RouterSettings.from_env(os.environ)
     except SettingsError as error:

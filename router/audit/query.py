@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from flask_core import errors
 from flask_core.logging import CATEGORIES
-from flask_core.querystring import QueryString
+from flask_core.querystring import QueryParam, QueryString
 from flask_core.validation import COMMUNITY_ID
 
 from ..scope import AdminScope
@@ -17,6 +16,27 @@ from .store import AuditFilter
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
+
+AUDIT_FILTERS = {
+    "category": QueryParam("records of this category", choices=CATEGORIES),
+    "community": QueryParam("records of this community (within the admin's scope)"),
+    "user": QueryParam("records of this user"),
+    "action": QueryParam("records of this action"),
+    "result": QueryParam("records with this result"),
+    "since": QueryParam("records at or after this time (RFC 3339)", kind="date-time"),
+    "until": QueryParam("records before this time (RFC 3339)", kind="date-time"),
+}
+LIMIT = QueryParam("at most this many records", kind="integer", minimum=1, maximum=MAX_LIMIT)
+AUDIT_QUERY = {
+    **AUDIT_FILTERS,
+    "limit": LIMIT,
+    "cursor": QueryParam("the next_cursor of the previous page"),
+}
+AUDIT_EXPORT = {
+    **AUDIT_FILTERS,
+    "limit": LIMIT,
+    "format": QueryParam("the export format (default ndjson)", choices=("ndjson", "csv")),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +61,8 @@ def _decode_cursor(value: str) -> int:
         raise errors.ValidationError({"cursor": ["is not a cursor of this API"]}) from None
 
 
-def parse_audit_query(args: Mapping[str, str], *, default_limit: int | None) -> AuditQuery:
+def parse_audit_query(params: QueryString, *, default_limit: int | None) -> AuditQuery:
     """Read the filters of SPEC §10, confined to what the calling admin may see."""
-    params = QueryString(args)
     category = params.choice("category", CATEGORIES)
     community = params.text("community", pattern=COMMUNITY_ID)
     scope = AdminScope.current()

@@ -50,6 +50,11 @@ class CommunityStore:
             list(within),
         )
 
+    async def get(self, community_id: str) -> asyncpg.Record | None:
+        return await self.dal.fetchrow(
+            "SELECT id, name, created_at FROM communities WHERE id = $1", community_id
+        )
+
     async def exists(self, community_id: str) -> bool:
         return bool(
             await self.dal.fetchval("SELECT 1 FROM communities WHERE id = $1", community_id)
@@ -81,3 +86,57 @@ class CommunityStore:
             platform,
             channel_id,
         )
+
+    async def channels(self, community_id: str) -> Sequence[asyncpg.Record]:
+        """The channels linked to a community, oldest link first."""
+        return await self.dal.fetch(
+            "SELECT platform, channel_id, community_id, created_at FROM community_channels"
+            " WHERE community_id = $1 ORDER BY created_at, platform, channel_id",
+            community_id,
+        )
+
+    async def remove_channel(self, community_id: str, platform: str, channel_id: str) -> bool:
+        """Unlink a channel from this community; False when it was not linked to it."""
+        removed = await self.dal.fetchval(
+            "DELETE FROM community_channels"
+            " WHERE community_id = $1 AND platform = $2 AND channel_id = $3 RETURNING 1",
+            community_id,
+            platform,
+            channel_id,
+        )
+        return removed is not None
+
+    async def delete(self, community_id: str) -> bool:
+        """Delete a community and its channel links; False when there is no such community.
+
+        Refused (409) while an active key is scoped to it: such a key would keep naming a
+        community that no longer exists. Key creation does not lock communities, so a key minted
+        for it in the instant between check and delete is not caught: it then names a missing
+        community, as a key minted for a community not created yet already may.
+        """
+        async with self.dal.transaction() as conn:
+            in_use = await conn.fetchval(
+                "SELECT count(*) FROM api_keys WHERE $1 = ANY(communities)"
+                " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
+                community_id,
+            )
+            if in_use:
+                raise errors.Conflict(
+                    f"{in_use} active key(s) are scoped to this community: revoke them first."
+                )
+            await conn.execute(
+                "DELETE FROM community_channels WHERE community_id = $1", community_id
+            )
+            deleted = await conn.fetchval(
+                "DELETE FROM communities WHERE id = $1 RETURNING 1", community_id
+            )
+        return deleted is not None
+
+
+def linked_channel_json(row: asyncpg.Record) -> dict[str, Any]:
+    """A channel as the community detail shows it (SPEC §8)."""
+    return {
+        "platform": row["platform"],
+        "channel_id": row["channel_id"],
+        "linked_at": rfc3339(row["created_at"]),
+    }

@@ -7,14 +7,14 @@ from quart import Blueprint, Response, request
 from flask_core import errors
 from flask_core.api import create_response
 from flask_core.auth import api_key, current_principal, require_api_key
-from flask_core.querystring import QueryString
+from flask_core.querystring import QueryString, declared_query
 from flask_core.routes import route, validated_body
 from flask_core.slots import ServiceSlot
 from flask_core.validation import COMMUNITY_ID, STORABLE_TEXT
 
 from ..audit.hooks import note_audit
 from ..scope import AdminScope
-from .store import CommunityStore, channel_json, community_json
+from .store import CommunityStore, channel_json, community_json, linked_channel_json
 
 blueprint = Blueprint("communities", __name__, url_prefix="/api/v1")
 COMMUNITIES = ServiceSlot[CommunityStore]("router.communities")
@@ -59,9 +59,10 @@ async def create_community() -> Response:
 
 
 @blueprint.get("/admin/communities")
-@route(guard=ADMIN)
+@route(guard=ADMIN, query={})
 async def list_communities() -> Response:
     """The communities this admin manages."""
+    declared_query()  # takes no parameters: refuse any, rather than ignore a filter
     rows = await COMMUNITIES.get().list(AdminScope.current().communities)
     return create_response({"items": [community_json(row) for row in rows]})
 
@@ -77,6 +78,48 @@ async def add_channel(community_id: str) -> Response:
     row, created = await store.add_channel(community_id, body["platform"], body["channel_id"])
     note_audit(community_id, platform=body["platform"], channel_id=body["channel_id"])
     return create_response(channel_json(row), status=201 if created else 200)
+
+
+async def _visible_community(community_id: str) -> CommunityStore:
+    """The store, once the community exists and lies in the admin's scope (else 404)."""
+    store = COMMUNITIES.get()
+    if not AdminScope.current().sees(community_id) or not await store.exists(community_id):
+        raise errors.NotFound("No such community.")
+    return store
+
+
+@blueprint.get("/admin/communities/<community_id>")
+@route(guard=ADMIN)
+async def show_community(community_id: str) -> Response:
+    """One community with its linked channels."""
+    store = await _visible_community(community_id)
+    row = await store.get(community_id)
+    if row is None:  # deleted since the check
+        raise errors.NotFound("No such community.")
+    channels = [linked_channel_json(channel) for channel in await store.channels(community_id)]
+    return create_response({**community_json(row), "channels": channels})
+
+
+@blueprint.delete("/admin/communities/<community_id>/channels/<platform>/<channel_id>")
+@route(guard=ADMIN)
+async def remove_channel(community_id: str, platform: str, channel_id: str) -> Response:
+    """Unlink a platform channel from this community."""
+    store = await _visible_community(community_id)
+    if not await store.remove_channel(community_id, platform, channel_id):
+        raise errors.NotFound("This channel is not linked to this community.")
+    note_audit(community_id, platform=platform, channel_id=channel_id)
+    return create_response(None, status=204)
+
+
+@blueprint.delete("/admin/communities/<community_id>")
+@route(guard=ADMIN)
+async def delete_community(community_id: str) -> Response:
+    """Delete a community and its channel links (409 while active keys are scoped to it)."""
+    store = await _visible_community(community_id)
+    if not await store.delete(community_id):
+        raise errors.NotFound("No such community.")
+    note_audit(community_id, community_id=community_id)
+    return create_response(None, status=204)
 
 
 @blueprint.get("/communities/resolve")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, request
+from quart import Blueprint, Response
 
 from flask_core import errors
 from flask_core.api import create_response
 from flask_core.auth import guard_blueprint
-from flask_core.querystring import QueryString
+from flask_core.querystring import QueryParam, declared_query
+from flask_core.routes import route
 from flask_core.slots import ServiceSlot
 
 from ..audit.hooks import note_audit
@@ -17,6 +18,11 @@ from .deadletters import DeadLetterId, DeadLetters
 blueprint = Blueprint("events_admin", __name__, url_prefix="/api/v1/admin/deadletters")
 guard_blueprint(blueprint, "admin", optional_scope=True)
 DEADLETTERS = ServiceSlot[DeadLetters]("router.deadletters")
+LIST_DEADLETTERS = {
+    "community": QueryParam("dead letters of this community (within the admin's scope)"),
+    "module": QueryParam("dead letters of this module"),
+    "limit": QueryParam("at most this many (default 100)", kind="integer", minimum=1, maximum=1000),
+}
 
 
 async def _visible_communities(wanted: str | None) -> list[str]:
@@ -31,9 +37,10 @@ async def _visible_communities(wanted: str | None) -> list[str]:
 
 
 @blueprint.get("")
+@route(query=LIST_DEADLETTERS)
 async def list_deadletters() -> Response:
     """List dead letters, newest first (?community=&module=&limit=), within the admin's scope."""
-    params = QueryString(request.args)
+    params = declared_query()
     limit = params.integer("limit", default=100, low=1, high=1000)
     assert limit is not None  # it has a default
     communities = await _visible_communities(params.text("community"))

@@ -12,6 +12,7 @@ from flask_core import errors
 from flask_core.auth import GLOBAL_SCOPE
 from flask_core.database import AsyncDAL
 
+from .listing import KeyCursor, KeyQuery
 from .material import KeyHasher, generate_key
 from .models import ApiKey, NewKey
 
@@ -123,6 +124,19 @@ class KeyStore:
                 GLOBAL_SCOPE,
             )
         return [ApiKey.from_row(row) for row in rows]
+
+    async def search(self, query: KeyQuery) -> tuple[Sequence[ApiKey], str | None]:
+        """One page of the keys ``query`` matches, and the cursor of the next (None at the end)."""
+        where, args = query.where()
+        rows = await self.dal.fetch(
+            f"SELECT {_COLUMNS} FROM api_keys{where}"  # noqa: S608 - fixed columns, bound values
+            f" ORDER BY created_at, id LIMIT {int(query.limit) + 1}",
+            *args,
+        )
+        keys = [ApiKey.from_row(row) for row in rows[: query.limit]]
+        if len(rows) <= query.limit or not keys:
+            return keys, None
+        return keys, KeyCursor(keys[-1].created_at, uuid.UUID(keys[-1].id)).encode()
 
     async def rotate(self, key_id: str, grace_seconds: int) -> tuple[ApiKey, ApiKey, str]:
         """Replace a key with a new one; the old one works for ``grace_seconds`` more."""

@@ -7,11 +7,13 @@ from quart import Blueprint, Response
 from flask_core import errors
 from flask_core.api import create_response
 from flask_core.auth import guard_blueprint
+from flask_core.querystring import declared_query
 from flask_core.routes import route, validated_body
 
 from ..audit.hooks import note_audit
 from ..scope import AdminScope
 from .access import KEYS
+from .listing import LIST_KEYS, key_query
 from .models import ApiKey
 from .schemas import CREATE_KEY, ROTATE_KEY, new_key_from
 
@@ -47,11 +49,12 @@ async def create_key() -> Response:
 
 
 @blueprint.get("")
+@route(query=LIST_KEYS)
 async def list_keys() -> Response:
-    """The keys this admin manages."""
-    scope = AdminScope.current()
-    keys = await KEYS.get().store.list(scope.communities)
-    return create_response({"items": [key.public() for key in keys]})
+    """The keys this admin manages, filtered, oldest first, paged by cursor."""
+    query = key_query(declared_query(), AdminScope.current())
+    keys, cursor = await KEYS.get().store.search(query)
+    return create_response({"items": [key.public() for key in keys], "next_cursor": cursor})
 
 
 @blueprint.get("/<key_id>")

@@ -36,6 +36,11 @@ SPEC_ROUTES = {
     ("get", "/api/v1/admin/audit"),
     ("get", "/api/v1/admin/audit/export"),
     ("get", "/api/v1/admin/audit/verify"),
+    ("get", "/api/v1/admin/audit/stats"),
+    ("get", "/api/v1/admin/communities/{community_id}"),
+    ("delete", "/api/v1/admin/communities/{community_id}"),
+    ("delete", "/api/v1/admin/communities/{community_id}/channels/{platform}/{channel_id}"),
+    ("get", "/admin/"),
 }
 
 
@@ -45,7 +50,9 @@ async def test_every_contract_route_is_described(client: TestClientProtocol) -> 
     described = {(m, path) for path, ops in spec["paths"].items() for m in ops}
     assert described >= SPEC_ROUTES
     assert all(
-        path.startswith(("/api/v1/", "/health", "/ready", "/metrics", "/openapi", "/.well-known"))
+        path.startswith(
+            ("/api/v1/", "/health", "/ready", "/metrics", "/openapi", "/.well-known", "/admin")
+        )
         for _, path in described
     )
 

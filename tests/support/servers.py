@@ -54,3 +54,22 @@ async def _wait_listening(port: int, task: asyncio.Task[Any], timeout: float = 1
         return True
 
     await wait_until(listening, timeout, what=f"a listener on port {port}")
+
+
+def without_lifespan(app: Any) -> Any:
+    """``app`` as an ASGI app whose lifespan is already running (the ``app`` fixture's), so
+    Hypercorn can serve it on a real socket without opening its resources a second time."""
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "lifespan":
+            await app(scope, receive, send)
+            return
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    return asgi

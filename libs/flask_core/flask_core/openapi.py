@@ -79,6 +79,10 @@ def _operation(app: Quart, endpoint: str, path_params: list[str], method: str) -
         {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
         for name in path_params
     ]
+    parameters += [
+        {"name": name, "in": "query", "description": param.description, "schema": param.schema()}
+        for name, param in (meta.query or {}).items()
+    ]
     operation: dict[str, Any] = {
         "operationId": f"{endpoint}.{method.lower()}",
         "summary": summary.strip(),

@@ -1,15 +1,60 @@
-"""Typed reading of a query string for list and lookup routes; a bad value is a 400 naming it."""
+"""Typed reading of a query string for list and lookup routes; a bad value is a 400 naming it.
+
+A route declares its parameters once (``@route(query={...})`` with ``QueryParam`` entries); that
+declaration documents them in the OpenAPI and lets ``declared_query()`` refuse any parameter the
+route does not know (a misspelt filter must not silently return everything).
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+
+from quart import request
 
 from . import errors
+from .routes import current_meta
 from .validation import is_storable_text, parse_rfc3339
 
 MAX_TEXT = 256
+
+
+@dataclass(frozen=True, slots=True)
+class QueryParam:
+    """One declared query parameter, as the OpenAPI describes it."""
+
+    description: str
+    kind: str = "string"  # "string", "integer" or "date-time"
+    choices: tuple[str, ...] | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+    def schema(self) -> dict[str, Any]:
+        if self.kind == "integer":
+            bounds = {"minimum": self.minimum, "maximum": self.maximum}
+            return {"type": "integer", **{k: v for k, v in bounds.items() if v is not None}}
+        schema: dict[str, Any] = {"type": "string"}
+        if self.kind == "date-time":
+            schema["format"] = "date-time"
+        if self.choices is not None:
+            schema["enum"] = list(self.choices)
+        return schema
+
+
+def declared_query() -> QueryString:
+    """This request's query string; 400 naming every parameter the route did not declare."""
+    declared = current_meta().query or {}
+    unknown = sorted(name for name in request.args if name not in declared)
+    if unknown:
+        known = ", ".join(declared) or "none"
+        raise errors.ValidationError(
+            {name: [f"unknown parameter (known: {known})"] for name in unknown},
+            detail=f"Unknown query parameter(s): {', '.join(unknown)}.",
+        )
+    return QueryString(request.args)
 
 
 class QueryString:

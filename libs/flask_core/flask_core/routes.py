@@ -23,6 +23,7 @@ from .validation import validate_input
 
 if TYPE_CHECKING:
     from .auth import Guard
+    from .querystring import QueryParam
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -44,6 +45,9 @@ class RouteMeta:
     # Called on a timer (heartbeats): its successful requests are logged at DEBUG, so they do
     # not drown the lines a person wants to read.
     routine: bool = False
+    # Declared query parameters (name -> QueryParam): documented, and the only ones accepted
+    # by ``querystring.declared_query()``.
+    query: Mapping[str, QueryParam] | None = None
 
 
 NOTHING_DECLARED = RouteMeta()
@@ -59,13 +63,20 @@ def route(
     body: Mapping[str, Any] | None = None,
     limits: LimitMode | None = None,
     routine: bool | None = None,
+    query: Mapping[str, QueryParam] | None = None,
 ) -> Callable[[F], F]:
-    """Declare a view's guard, body schema, limit mode and whether it is routine traffic
-    (what is not given stays as it was).
+    """Declare a view's guard, body schema, limit mode, whether it is routine traffic and its
+    query parameters (what is not given stays as it was).
 
     Apply it below the ``@blueprint.get/post(...)`` decorator, so it sees the registered view.
     """
-    changes: dict[str, Any] = {"guard": guard, "body": body, "limits": limits, "routine": routine}
+    changes: dict[str, Any] = {
+        "guard": guard,
+        "body": body,
+        "limits": limits,
+        "routine": routine,
+        "query": query,
+    }
     changes = {name: value for name, value in changes.items() if value is not None}
 
     def declare(view: F) -> F:
