@@ -138,15 +138,16 @@ def write_chart(path: Path, results: dict[str, Any], order: list[str]) -> None:
         return
     matplotlib.rcParams["svg.hashsalt"] = "router-hub-bench"  # stable ids: readable diffs
     height = 0.26
-    figure, axes = plt.subplots(figsize=(9, 1.0 + 0.55 * len(series)))
+    figure, axes = plt.subplots(figsize=(11, 1.0 + 0.55 * len(series)))
     positions = range(len(series))
     for offset, (label, attribute) in enumerate((("p50", "p50"), ("p90", "p90"), ("p99", "p99"))):
         values = [getattr(item, attribute) for item in series]
         axes.barh([p + (offset - 1) * height for p in positions], values, height, label=label)
-    axes.set_yticks(list(positions), [f"{s.path} ({s.workers}w)" for s in series])
+    labels = [f"{s.path.replace('`', '')} ({s.workers}w)" for s in series]
+    axes.set_yticks(list(positions), labels)
     axes.invert_yaxis()
     axes.set_xlabel("latency, ms (open loop, median of 3 runs)")
-    axes.set_title("Where the time goes: latency per path at a fixed request rate")
+    axes.set_title("Latency per path at a fixed request rate (w = router workers)")
     axes.legend(loc="lower right")
     axes.grid(axis="x", alpha=0.3)
     figure.tight_layout()
