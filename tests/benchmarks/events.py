@@ -11,8 +11,8 @@ import random
 
 import aiohttp
 
-from .harness import RUNS, SECONDS, WARMUP_SECONDS, WORKER_COUNTS, Bench, repeat
-from .health import throughput_row
+from .harness import RUNS, SECONDS, WARMUP_SECONDS, WORKER_COUNTS, Bench, Process, repeat
+from .health import hello_of, throughput_row
 from .stats import Throughput, median_run
 from .wrk import run_wrk
 
@@ -42,22 +42,21 @@ async def core_key(base_url: str) -> str:
         return str((await response.json())["key"])
 
 
-async def measure(bare_url: str, router_url: str, key: str) -> tuple[Throughput, Throughput]:
+async def measure(bare: Process, router: Process, key: str) -> tuple[Throughput, Throughput]:
     async def events(seconds: float = SECONDS) -> Throughput:
         env = {
             "BENCH_API_KEY": key,
             "BENCH_COMMUNITY": COMMUNITY,
             "BENCH_RUN": str(random.getrandbits(32)),  # ids never repeat across runs
         }
-        url = f"{router_url}/api/v1/events"
+        url = f"{router.base_url}/api/v1/events"
         return await run_wrk(url, seconds=seconds, script="events", env=env)
 
-    async def hello() -> Throughput:
-        return await run_wrk(f"{bare_url}/health", seconds=SECONDS)
-
-    await run_wrk(f"{bare_url}/health", seconds=WARMUP_SECONDS)
+    await run_wrk(f"{bare.base_url}/health", seconds=WARMUP_SECONDS)
     await events(WARMUP_SECONDS)
-    bare_runs, event_runs = await repeat(RUNS, hello, events)
+    bare_runs, event_runs = await repeat(
+        RUNS, hello_of(bare), lambda: router.cpu_per_answer(events)
+    )
     return median_run(bare_runs), median_run(event_runs)
 
 
@@ -69,7 +68,7 @@ async def run(bench: Bench) -> None:
             bench.router(env=ROUTER_ENV, workers=workers) as router,
         ):
             key = await core_key(router.base_url)
-            hello, events = await measure(bare.base_url, router.base_url, key)
+            hello, events = await measure(bare, router, key)
         row = throughput_row("authenticated `POST /api/v1/events`", workers, events, hello, TARGET)
         result.rows.append(row)
         print(f"[{SECTION}] {row.line()}", flush=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import subprocess
@@ -9,7 +10,7 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,12 +19,13 @@ from tests.support.servers import free_port
 from tests.support.stores import Stores, create_database, drop_database, session_stores
 
 from .report import SectionResult
+from .stats import Throughput
 
 REPO = Path(__file__).resolve().parents[2]
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))  # every figure is the median of this many runs
 WARMUP_SECONDS = 2.0
 SECONDS = 5.0  # one measured run
-WORKER_COUNTS = (1, 2)
+WORKER_COUNTS = tuple(int(n) for n in os.environ.get("BENCH_WORKERS", "1,2").split(","))
 T = TypeVar("T")
 
 
@@ -31,6 +33,47 @@ T = TypeVar("T")
 class Process:
     base_url: str
     popen: subprocess.Popen[bytes]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the process and its workers so far. Unlike throughput, CPU
+        per request hardly moves when other work shares the machine, so it shows what one
+        change did even on a busy machine."""
+        return sum(_cpu_seconds(pid) for pid in (self.popen.pid, *_children(self.popen.pid)))
+
+    async def cpu_per_answer(self, measure: Callable[[], Awaitable[Throughput]]) -> Throughput:
+        before = self.cpu_seconds()
+        figure = await measure()
+        answers = figure.rps * figure.seconds
+        spent = self.cpu_seconds() - before
+        return replace(figure, cpu_ms=1000 * spent / answers if answers else math.nan)
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """``/proc/{pid}/stat`` after the command name (which may hold spaces)."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = _stat_fields(pid)
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat_fields(int(entry.name))[1]) == pid:
+                    found.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return found
 
 
 class Bench:

@@ -6,7 +6,9 @@ no store, so the ratio is the price of that plumbing.
 
 from __future__ import annotations
 
-from .harness import RUNS, SECONDS, WARMUP_SECONDS, WORKER_COUNTS, Bench, repeat
+from collections.abc import Awaitable, Callable
+
+from .harness import RUNS, SECONDS, WARMUP_SECONDS, WORKER_COUNTS, Bench, Process, repeat
 from .report import Row
 from .stats import Throughput, median_run, ratio, ratio_text, verdict
 from .wrk import run_wrk
@@ -15,16 +17,24 @@ SECTION = "health"
 TARGET = 0.85
 
 
-async def measure(bare_url: str, router_url: str) -> tuple[Throughput, Throughput]:
+def hello_of(bare: Process) -> Callable[[], Awaitable[Throughput]]:
+    """One measured run of the bare hello, with its CPU per answer."""
+
     async def hello() -> Throughput:
-        return await run_wrk(f"{bare_url}/health", seconds=SECONDS)
+        return await run_wrk(f"{bare.base_url}/health", seconds=SECONDS)
 
+    return lambda: bare.cpu_per_answer(hello)
+
+
+async def measure(bare: Process, router: Process) -> tuple[Throughput, Throughput]:
     async def health() -> Throughput:
-        return await run_wrk(f"{router_url}/health", seconds=SECONDS)
+        return await run_wrk(f"{router.base_url}/health", seconds=SECONDS)
 
-    await run_wrk(f"{bare_url}/health", seconds=WARMUP_SECONDS)
-    await run_wrk(f"{router_url}/health", seconds=WARMUP_SECONDS)
-    bare_runs, router_runs = await repeat(RUNS, hello, health)
+    await run_wrk(f"{bare.base_url}/health", seconds=WARMUP_SECONDS)
+    await run_wrk(f"{router.base_url}/health", seconds=WARMUP_SECONDS)
+    bare_runs, router_runs = await repeat(
+        RUNS, hello_of(bare), lambda: router.cpu_per_answer(health)
+    )
     return median_run(bare_runs), median_run(router_runs)
 
 
@@ -33,12 +43,13 @@ def throughput_row(
 ) -> Row:
     value = ratio(figure.rps, bare.rps)
     errors = f", {figure.errors} errors" if figure.errors else ""
+    cpu = ratio(bare.cpu_ms, figure.cpu_ms)
     return Row(
         path=path,
         workers=str(workers),
         figure=f"{figure.text()} (p99 {figure.p99:.1f} ms{errors})",
         baseline=f"bare hello {bare.text()}",
-        ratio=ratio_text(value),
+        ratio=f"{ratio_text(value)} (CPU: {ratio_text(cpu)})",
         target=f"≥ {target:.2f}x — {verdict(value >= target)}",
     )
 
@@ -47,7 +58,7 @@ async def run(bench: Bench) -> None:
     result = bench.section(SECTION)
     for workers in WORKER_COUNTS:
         async with bench.bare(workers) as bare, bench.router(workers=workers) as router:
-            hello, health = await measure(bare.base_url, router.base_url)
+            hello, health = await measure(bare, router)
         row = throughput_row("router `GET /health`", workers, health, hello, TARGET)
         result.rows.append(row)
         print(f"[{SECTION}] {row.line()}", flush=True)

@@ -68,9 +68,12 @@ class Throughput:
     p50: float
     p90: float
     p99: float
+    seconds: float = math.nan  # how long the run lasted
+    cpu_ms: float = math.nan  # server CPU time per expected answer (all its processes)
 
     def text(self) -> str:
-        return f"{self.rps:,.0f} req/s"
+        cpu = "" if math.isnan(self.cpu_ms) else f", {self.cpu_ms:.2f} ms CPU/req"
+        return f"{self.rps:,.0f} req/s{cpu}"
 
 
 Run = TypeVar("Run", Latency, Throughput)

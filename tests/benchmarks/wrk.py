@@ -42,6 +42,7 @@ def parse_report(output: str) -> Throughput:
     ok = data["requests"] - data["status"]
     errors = sum(data[name] for name in ("connect", "read", "write", "status", "timeout"))
     return Throughput(
+        seconds=seconds,
         rps=ok / seconds if seconds else 0.0,
         errors=errors,
         p50=data["p50_us"] / 1000,
