@@ -1,7 +1,7 @@
 """Where a router worker spends its time under load: ``python -m tests.benchmarks.profile
-[health|events] [seconds]``. One worker is sampled by ``py-spy`` (PyPI, in the dev requirements)
-while wrk drives the path; the summary (share of samples per function, inclusive and own) is
-printed and written to ``docs/profiles/{path}.txt``.
+[health|events|action] [seconds]``. One worker is sampled by ``py-spy`` (PyPI, in the dev
+requirements) while wrk drives the path; the summary (share of samples per function, inclusive
+and own) is printed and written to ``docs/profiles/{path}.txt``.
 """
 
 from __future__ import annotations
@@ -10,11 +10,14 @@ import asyncio
 import shutil
 import sys
 from collections import Counter
+from contextlib import AsyncExitStack
 from pathlib import Path
 
-from .events import ROUTER_ENV, core_key
-from .harness import Bench, bench_context
+from .events import core_key
+from .harness import Bench, Process, bench_context
 from .report import DOCS
+from .routing import ROUTER_ENV as ROUTING_ENV
+from .routing import prepare
 from .wrk import run_wrk
 
 TOP = 30
@@ -54,22 +57,35 @@ def _short(frame: str) -> str:
     return f"{name} ({path})"
 
 
+async def _target(
+    bench: Bench, stack: AsyncExitStack, path: str, router: Process
+) -> tuple[str, str | None, dict[str, str]]:
+    """URL, wrk script and its environment for ``path``."""
+    if path == "events":
+        key = await core_key(router.base_url)
+        env = {"BENCH_API_KEY": key, "BENCH_COMMUNITY": "prof"}
+        return f"{router.base_url}/api/v1/events", "events", env
+    if path == "action":
+        module = await stack.enter_async_context(bench.echo_module())
+        key = await prepare(router.base_url, module.base_url)
+        env = {"BENCH_API_KEY": key, "BENCH_COMMUNITY": "prof"}
+        return f"{router.base_url}/api/v1/action/bench.echo", "action", env
+    return f"{router.base_url}/health", None, {}
+
+
 async def profile(bench: Bench, path: str, seconds: int) -> list[str]:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
-    async with bench.router(env=ROUTER_ENV) as router:
-        env: dict[str, str] = {}
-        url, script = f"{router.base_url}/health", None
-        if path == "events":
-            env = {"BENCH_API_KEY": await core_key(router.base_url), "BENCH_COMMUNITY": "prof"}
-            url, script = f"{router.base_url}/api/v1/events", "events"
+    async with AsyncExitStack() as stack:
+        router = await stack.enter_async_context(bench.router(env=ROUTING_ENV))
+        url, script, env = await _target(bench, stack, path, router)
         await run_wrk(url, seconds=2, script=script, env=env)  # warm-up
         output = bench.directory / "profile.txt"
         options = ["--format", "raw", "--rate", "250", "--nonblocking", "-o", str(output)]
         target = ["--duration", str(seconds), "--pid", str(router.popen.pid)]
-        command = [spy, "record", *options, *target]
         spying = await asyncio.create_subprocess_exec(
-            *command, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
-        )
+            spy, "record", *options, *target,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
         await run_wrk(url, seconds=seconds, script=script, env=env)
         await spying.wait()
         return summarise(output.read_text() if output.exists() else "")
