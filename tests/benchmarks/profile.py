@@ -7,6 +7,7 @@ and own) is printed and written to ``docs/profiles/{path}.txt``.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import sys
 from collections import Counter
@@ -88,7 +89,10 @@ async def profile(bench: Bench, path: str, seconds: int) -> list[str]:
         )  # fmt: skip
         await run_wrk(url, seconds=seconds, script=script, env=env)
         await spying.wait()
-        return summarise(output.read_text() if output.exists() else "")
+        collapsed = output.read_text() if output.exists() else ""
+    if raw := os.environ.get("BENCH_PROFILE_RAW"):  # the stacks themselves, for a flame graph
+        Path(raw).write_text(collapsed)
+    return summarise(collapsed)
 
 
 async def main(path: str, seconds: int) -> None:
