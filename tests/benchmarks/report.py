@@ -73,6 +73,7 @@ def store(results: dict[str, Any], name: str, result: SectionResult, ran_at: str
     results["sections"][name] = {
         "ran_at": ran_at,
         "machine": machine(),
+        "load": round(os.getloadavg()[0], 1),  # how busy the shared machine was meanwhile
         "rows": [asdict(row) for row in result.rows],
         "series": [asdict(item) for item in result.series],
     }
@@ -92,12 +93,16 @@ def table(results: dict[str, Any], order: list[str]) -> list[str]:
 
 def render(results: dict[str, Any], order: list[str], method: str) -> str:
     sections = _present(results, order)
-    runs = ", ".join(f"`{n}` {results['sections'][n]['ran_at']}" for n in sections)
+    runs = ", ".join(
+        f"`{n}` {results['sections'][n]['ran_at']}"
+        + (f" (load {load})" if (load := results["sections"][n].get("load")) is not None else "")
+        for n in sections
+    )
     machines = sorted({results["sections"][n]["machine"] for n in sections})
     parts = [
         BEGIN,
         "",
-        f"Latest runs: {runs}.",
+        f"Latest runs (with the machine's 1-minute load average as each section ended): {runs}.",
         "",
         f"Machine: {'; '.join(machines)}. Load clients run on the same machine.",
         "",
