@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import BinaryIO, TypeVar
 
 from tests.support.processes import stop_process, wait_healthy
 from tests.support.servers import free_port
@@ -148,19 +148,42 @@ async def serve_process(
 ) -> AsyncIterator[Process]:
     """Run ``command`` until the block ends; its output goes to a file shown if it fails."""
     path = directory / f"process-{port}.log"
-    log = path.open("wb")
-    popen = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)  # noqa: S603
+    popen, log = await _start(command, env, port, path)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        await wait_healthy(base_url, popen, seconds=60)
         yield Process(base_url, popen)
     except BaseException:
-        tail = path.read_bytes()[-3000:].decode(errors="replace")
-        print(f"{command[2:]} output (last lines):\n{tail}", file=sys.stderr)
+        _show_output(command, path)
         raise
     finally:
         stop_process(popen, grace=15)
         log.close()
+
+
+async def _start(
+    command: list[str], env: dict[str, str], port: int, path: Path
+) -> tuple[subprocess.Popen[bytes], BinaryIO]:
+    """Start ``command`` and wait until it answers ``/health``. A start that fails is shown and
+    tried once more: a figure should not be lost to a start-up race (which is still reported)."""
+    for attempt in (1, 2):
+        log = path.open("ab")
+        popen = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)  # noqa: S603
+        try:
+            await wait_healthy(f"http://127.0.0.1:{port}", popen, seconds=60)
+            return popen, log
+        except (RuntimeError, TimeoutError):
+            stop_process(popen, grace=15)
+            log.close()
+            _show_output(command, path)
+            if attempt == 2:
+                raise
+            print(f"{command[2:]} did not start; starting it once more", file=sys.stderr)
+    raise AssertionError("unreachable")
+
+
+def _show_output(command: list[str], path: Path) -> None:
+    tail = path.read_bytes()[-3000:].decode(errors="replace")
+    print(f"{command[2:]} output (last lines):\n{tail}", file=sys.stderr, flush=True)
 
 
 @asynccontextmanager
