@@ -102,7 +102,7 @@ def render(results: dict[str, Any], order: list[str], method: str) -> str:
     parts = [
         BEGIN,
         "",
-        f"Latest runs (with the machine's 1-minute load average as each section ended): {runs}.",
+        f"Latest runs (with the machine's 1-minute load average when each run ended): {runs}.",
         "",
         f"Machine: {'; '.join(machines)}. Load clients run on the same machine.",
         "",
