@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint wheel bench clean
+.PHONY: install run test lint wheel bench wrk clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -33,8 +33,16 @@ lint: install
 wheel: install
 	$(BIN)/python -m build libs/flask_core --outdir dist/flask_core
 
-bench: install
-	$(BIN)/python -m tests.benchmarks
+# wrk (Debian package) drives the throughput figures: installed here when apt-get can, else named.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+		&& apt-get install -y wrk >/dev/null; } || { apt-get update -qq >/dev/null 2>&1 \
+		&& apt-get install -y wrk >/dev/null; } \
+		|| { echo "make bench needs wrk: install it with 'apt-get install wrk'" >&2; exit 1; }
+
+# ARGS picks sections, e.g. make bench ARGS="health events"
+bench: install wrk
+	$(BIN)/python -m tests.benchmarks $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache dist

@@ -18,17 +18,25 @@ from .records import GENESIS_HASH, AuditRecord, chain_hash
 
 # Serialises chain extension across every writer process sharing the database.
 AUDIT_CHAIN_LOCK = 0x4155444954434841
-_INSERT = (
-    'INSERT INTO audit_log (uid, "timestamp", category, module, version, community, "user",'
-    " action, result, reason, correlation_id, details, content_hash, prev_hash, hash)"
-    " SELECT u.uid, u.ts, u.category, u.module, u.version, u.community, u.usr, u.action,"
-    " u.result, u.reason, u.correlation_id, u.details::json, u.content_hash, u.prev_hash, u.hash"
-    " FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[],"
-    " $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],"
-    " $14::text[], $15::text[]) WITH ORDINALITY AS u(uid, ts, category, module, version,"
-    " community, usr, action, result, reason, correlation_id, details, content_hash,"
-    " prev_hash, hash, n) ORDER BY u.n"
-)
+# Rows go in with binary COPY: per row it costs a fraction of an INSERT over unnest() arrays
+# (asyncpg type-checks every array element). The serial id follows the order of the rows.
+_COPY_COLUMNS = [
+    "uid",
+    "timestamp",
+    "category",
+    "module",
+    "version",
+    "community",
+    "user",
+    "action",
+    "result",
+    "reason",
+    "correlation_id",
+    "details",
+    "content_hash",
+    "prev_hash",
+    "hash",
+]
 _COLUMNS = (
     'id, uid, "timestamp", category, module, version, community, "user", action, result,'
     " reason, correlation_id, details, content_hash, prev_hash, hash"
@@ -119,7 +127,9 @@ class AuditStore:
             if not fresh:
                 return 0
             last = await conn.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
-            await conn.execute(_INSERT, *_columns(fresh, last or GENESIS_HASH))
+            await conn.copy_records_to_table(
+                "audit_log", records=_rows(fresh, last or GENESIS_HASH), columns=_COPY_COLUMNS
+            )
         return len(fresh)
 
     async def page(
@@ -178,29 +188,30 @@ def _row_holds(row: asyncpg.Record, expected_prev: str) -> bool:
     )
 
 
-def _columns(records: Sequence[AuditRecord], prev_hash: str) -> list[list[Any]]:
-    columns: list[list[Any]] = [[] for _ in range(15)]
+def _rows(records: Sequence[AuditRecord], prev_hash: str) -> list[tuple[Any, ...]]:
+    """The rows of ``records`` in ``_COPY_COLUMNS`` order, each chained to the one before."""
+    rows: list[tuple[Any, ...]] = []
     for record in records:
         content = record.content_hash()
         current = chain_hash(prev_hash, content)
-        values = (
-            uuid.UUID(record.uid),
-            record.timestamp,
-            record.category,
-            record.module,
-            record.version,
-            record.community,
-            record.user,
-            record.action,
-            record.result,
-            record.reason,
-            record.correlation_id,
-            json.dumps(record.details) if record.details is not None else None,
-            content,
-            prev_hash,
-            current,
+        rows.append(
+            (
+                uuid.UUID(record.uid),
+                record.timestamp,
+                record.category,
+                record.module,
+                record.version,
+                record.community,
+                record.user,
+                record.action,
+                record.result,
+                record.reason,
+                record.correlation_id,
+                json.dumps(record.details) if record.details is not None else None,
+                content,
+                prev_hash,
+                current,
+            )
         )
-        for column, value in zip(columns, values, strict=True):
-            column.append(value)
         prev_hash = current
-    return columns
+    return rows

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
+import aiohttp
 from redis.exceptions import ResponseError
 
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
@@ -77,7 +77,7 @@ class DeliveryContext:
     """What every deliverer of a process shares (one per supervisor)."""
 
     redis: aioredis.Redis
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession
     directory: SubscriberDirectory
     deadletters: DeadLetters
     settings: EventSettings
@@ -264,20 +264,25 @@ class ModuleDeliverer:
         if self._context.sign is not None:
             token = self._context.sign(self.module_id, entry.community, body)
             headers["Authorization"] = f"Bearer {token}"
+        seconds = self._context.settings.delivery_timeout_seconds
+        timeout = aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
         try:
-            response = await self._context.http.post(
+            async with self._context.http.post(
                 f"{base_url.rstrip('/')}/events",
-                content=body,
+                data=body,
                 headers=headers,
-                timeout=self._context.settings.delivery_timeout_seconds,
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                timeout=timeout,
+                allow_redirects=False,
+            ) as response:
+                await response.read()  # the connection goes back to the pool only when read
+                status = response.status
+        except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
             return Outcome.DOWN, f"unreachable: {type(exc).__name__}"
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, TimeoutError) as exc:
             return Outcome.FAILED, f"{type(exc).__name__}"
-        if 200 <= response.status_code < 300:
+        if 200 <= status < 300:
             return Outcome.DELIVERED, ""
-        return Outcome.FAILED, f"HTTP {response.status_code}"
+        return Outcome.FAILED, f"HTTP {status}"
 
     async def _ack(self, entry: Entry) -> None:
         """Note ``entry`` as done; acks go to Redis once per batch (or before any wait)."""

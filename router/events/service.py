@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
+import aiohttp
 from prometheus_client import CollectorRegistry
 
 from flask_core.events import EVENTS_CLAIM
@@ -54,7 +54,7 @@ class EventWiring:
 
     redis: aioredis.Redis
     redis_url: str
-    http: httpx.AsyncClient
+    http: aiohttp.ClientSession  # pushes to modules
     directory: SubscriberDirectory
     commands: CommandTable
     dispatcher: ActionDispatcher

@@ -8,7 +8,7 @@ import socket
 import uuid
 from typing import TYPE_CHECKING
 
-import httpx
+import aiohttp
 from redis.exceptions import RedisError
 
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
@@ -36,7 +36,7 @@ class DeliverySupervisor:
         self,
         *,
         redis: aioredis.Redis,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         directory: SubscriberDirectory,
         deadletters: DeadLetters,
         settings: EventSettings,

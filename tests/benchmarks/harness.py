@@ -1,61 +1,32 @@
-"""The benchmark harness: real processes on loopback, an aiohttp load client, plain figures."""
+"""The benchmark harness: embedded stores for the run, real processes on loopback, repeats."""
 
 from __future__ import annotations
 
-import asyncio
+import math
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
-
-import aiohttp
+from typing import BinaryIO, TypeVar
 
 from tests.support.processes import stop_process, wait_healthy
 from tests.support.servers import free_port
 from tests.support.stores import Stores, create_database, drop_database, session_stores
 
+from .report import SectionResult
+from .stats import Throughput
+
 REPO = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Stats:
-    """Outcome of one load run."""
-
-    count: int
-    errors: int
-    seconds: float
-    latencies_ms: list[float] = field(repr=False)
-
-    @property
-    def rps(self) -> float:
-        return self.count / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies_ms:
-            return float("nan")
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))]
-
-    @property
-    def p50(self) -> float:
-        return self.percentile(50)
-
-    @property
-    def p99(self) -> float:
-        return self.percentile(99)
-
-    def line(self) -> str:
-        return (
-            f"{self.rps:9.1f} req/s  p50 {self.p50:7.2f} ms  p99 {self.p99:7.2f} ms"
-            f"  ({self.count} ok, {self.errors} errors, {self.seconds:.1f} s)"
-        )
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))  # every figure is the median of this many runs
+WARMUP_SECONDS = 2.0
+SECONDS = 5.0  # one measured run
+WORKER_COUNTS = tuple(int(n) for n in os.environ.get("BENCH_WORKERS", "1,2").split(","))
+T = TypeVar("T")
 
 
 @dataclass
@@ -63,22 +34,58 @@ class Process:
     base_url: str
     popen: subprocess.Popen[bytes]
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the process and its workers so far. Unlike throughput, CPU
+        per request hardly moves when other work shares the machine, so it shows what one
+        change did even on a busy machine."""
+        return sum(_cpu_seconds(pid) for pid in (self.popen.pid, *_children(self.popen.pid)))
+
+    async def cpu_per_answer(self, measure: Callable[[], Awaitable[Throughput]]) -> Throughput:
+        before = self.cpu_seconds()
+        figure = await measure()
+        answers = figure.rps * figure.seconds
+        spent = self.cpu_seconds() - before
+        return replace(figure, cpu_ms=1000 * spent / answers if answers else math.nan)
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """``/proc/{pid}/stat`` after the command name (which may hold spaces)."""
+    return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = _stat_fields(pid)
+    except FileNotFoundError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat_fields(int(entry.name))[1]) == pid:
+                    found.append(int(entry.name))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+    return found
+
 
 class Bench:
-    """Embedded stores for the whole run, router/bare servers on demand, load and reports."""
+    """Embedded stores for the whole run, servers on demand, and each section's results."""
 
     def __init__(self, stores: Stores, directory: Path) -> None:
         self.stores = stores
         self.directory = directory
-        self.rows: list[tuple[str, str, str]] = []
+        self.results: dict[str, SectionResult] = {}
 
-    def report(self, section: str, name: str, value: str) -> None:
-        self.rows.append((section, name, value))
-        print(f"[{section}] {name}: {value}", flush=True)
-
-    def ratio(self, section: str, name: str, numerator: float, denominator: float) -> None:
-        value = numerator / denominator if denominator else float("nan")
-        self.report(section, name, f"{value:.2f}")
+    def section(self, name: str) -> SectionResult:
+        return self.results.setdefault(name, SectionResult())
 
     @asynccontextmanager
     async def database(self) -> AsyncIterator[str]:
@@ -102,115 +109,81 @@ class Bench:
                 "ROUTER_PORT": str(port),
                 "ROUTER_WORKERS": str(workers),
                 "ROUTER_DATA_DIR": str(Path(tempfile.mkdtemp(dir=self.directory))),
-                "LOG_LEVEL": "INFO",
+                "LOG_LEVEL": "INFO",  # the AAA line of every request is part of the cost
                 **(env or {}),
             }
-            async with _process([sys.executable, "-m", "router"], environment, port) as proc:
+            command = [sys.executable, "-m", "router"]
+            async with serve_process(command, environment, port, self.directory) as proc:
                 yield proc
 
     @asynccontextmanager
     async def bare(self, workers: int = 1) -> AsyncIterator[Process]:
+        """The bare Quart hello on the router's own Hypercorn settings."""
         port = free_port()
         command = [sys.executable, "-m", "tests.benchmarks.bare_server", str(port), str(workers)]
-        async with _process(command, dict(os.environ), port) as proc:
+        async with serve_process(command, dict(os.environ), port, self.directory) as proc:
             yield proc
 
-    async def load(
-        self,
-        url: str,
-        *,
-        method: str = "GET",
-        headers: Mapping[str, str] | None = None,
-        json: Any = None,
-        concurrency: int = 32,
-        duration: float = 5.0,
-        expect: tuple[int, ...] = (200,),
-    ) -> Stats:
-        """Closed-loop load: ``concurrency`` clients as fast as they can for ``duration``."""
-        recorder = _Recorder(method, url, headers, json, expect)
-        deadline = time.perf_counter() + duration
-
-        async def client(session: aiohttp.ClientSession) -> None:
-            while time.perf_counter() < deadline:
-                await recorder.one(session)
-
-        async with _session(concurrency) as session:
-            started = time.perf_counter()
-            await asyncio.gather(*(client(session) for _ in range(concurrency)))
-            return recorder.stats(time.perf_counter() - started)
-
-    async def at_rate(
-        self,
-        url: str,
-        *,
-        rate: float,
-        duration: float = 5.0,
-        method: str = "GET",
-        headers: Mapping[str, str] | None = None,
-        json: Any = None,
-        expect: tuple[int, ...] = (200,),
-    ) -> Stats:
-        """Open-loop load: one request every 1/rate seconds, whatever the answers take."""
-        recorder = _Recorder(method, url, headers, json, expect)
-        async with _session(256) as session:
-            started = time.perf_counter()
-            tasks = []
-            for index in range(int(rate * duration)):
-                delay = started + index / rate - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-                tasks.append(asyncio.create_task(recorder.one(session)))
-            await asyncio.gather(*tasks)
-            return recorder.stats(time.perf_counter() - started)
+    @asynccontextmanager
+    async def echo_module(self) -> AsyncIterator[Process]:
+        port = free_port()
+        command = [sys.executable, "-m", "tests.benchmarks.echo_module", str(port)]
+        async with serve_process(command, dict(os.environ), port, self.directory) as proc:
+            yield proc
 
 
-@dataclass
-class _Recorder:
-    """Send one kind of request and keep the latency of each expected answer."""
-
-    method: str
-    url: str
-    headers: Mapping[str, str] | None
-    json: Any
-    expect: tuple[int, ...]
-    latencies: list[float] = field(default_factory=list)
-    errors: int = 0
-
-    async def one(self, session: aiohttp.ClientSession) -> None:
-        started = time.perf_counter()
-        async with session.request(
-            self.method, self.url, headers=self.headers, json=self.json
-        ) as response:
-            await response.read()
-            ok = response.status in self.expect
-        if ok:
-            self.latencies.append((time.perf_counter() - started) * 1000)
-        else:
-            self.errors += 1
-
-    def stats(self, elapsed: float) -> Stats:
-        return Stats(len(self.latencies), self.errors, elapsed, self.latencies)
+async def repeat(runs: int, *measures: Callable[[], Awaitable[T]]) -> list[list[T]]:
+    """Run the measures in turn ``runs`` times (A B A B …, so drift hits each alike);
+    answer one list of runs per measure."""
+    collected: list[list[T]] = [[] for _ in measures]
+    for _ in range(runs):
+        for index, measure in enumerate(measures):
+            collected[index].append(await measure())
+    return collected
 
 
 @asynccontextmanager
-async def _session(limit: int) -> AsyncIterator[aiohttp.ClientSession]:
-    connector = aiohttp.TCPConnector(limit=limit, force_close=False)
-    timeout = aiohttp.ClientTimeout(total=30)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        yield session
-
-
-@asynccontextmanager
-async def _process(command: list[str], env: dict[str, str], port: int) -> AsyncIterator[Process]:
-    log = open(os.devnull, "wb")  # noqa: SIM115 - closed below; AAA lines are not the figure
-    popen = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)  # noqa: S603
+async def serve_process(
+    command: list[str], env: dict[str, str], port: int, directory: Path
+) -> AsyncIterator[Process]:
+    """Run ``command`` until the block ends; its output goes to a file shown if it fails."""
+    path = directory / f"process-{port}.log"
+    popen, log = await _start(command, env, port, path)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        await wait_healthy(base_url, popen, seconds=60)
         yield Process(base_url, popen)
+    except BaseException:
+        _show_output(command, path)
+        raise
     finally:
         stop_process(popen, grace=15)
         log.close()
+
+
+async def _start(
+    command: list[str], env: dict[str, str], port: int, path: Path
+) -> tuple[subprocess.Popen[bytes], BinaryIO]:
+    """Start ``command`` and wait until it answers ``/health``. A start that fails is shown and
+    tried once more: a figure should not be lost to a start-up race (which is still reported)."""
+    for attempt in (1, 2):
+        log = path.open("ab")
+        popen = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)  # noqa: S603
+        try:
+            await wait_healthy(f"http://127.0.0.1:{port}", popen, seconds=60)
+            return popen, log
+        except (RuntimeError, TimeoutError):
+            stop_process(popen, grace=15)
+            log.close()
+            _show_output(command, path)
+            if attempt == 2:
+                raise
+            print(f"{command[2:]} did not start; starting it once more", file=sys.stderr)
+    raise AssertionError("unreachable")
+
+
+def _show_output(command: list[str], path: Path) -> None:
+    tail = path.read_bytes()[-3000:].decode(errors="replace")
+    print(f"{command[2:]} output (last lines):\n{tail}", file=sys.stderr, flush=True)
 
 
 @asynccontextmanager

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+import aiohttp
 import pytest
 import redis.asyncio as aioredis
 
@@ -57,7 +57,7 @@ async def engine(redis: aioredis.Redis, fast_events: EventSettings) -> AsyncIter
     """Two supervisors, as two router workers would run, sharing one Redis."""
     directory = Directory()
     deadletters = DeadLetters(redis, maxlen=100, stream_maxlen=1000)
-    async with httpx.AsyncClient() as http:
+    async with aiohttp.ClientSession() as http:
         supervisors = [
             DeliverySupervisor(
                 redis=redis,
@@ -161,7 +161,7 @@ async def test_what_a_dead_consumer_left_pending_is_reclaimed_in_order(
     entry_ids = [entry_id for entry_id, _ in taken[0][1]]
     await redis.xdel(stream_key("c1"), entry_ids[1])
     module = StandInModule()
-    async with serve_app(module.app()) as base_url, httpx.AsyncClient() as http:
+    async with serve_app(module.app()) as base_url, aiohttp.ClientSession() as http:
         supervisor = DeliverySupervisor(
             redis=redis,
             http=http,
