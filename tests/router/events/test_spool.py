@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,17 @@ async def test_a_live_spool_is_not_adopted_by_another_process(tmp_path: Path) ->
     await second.close()
     assert await first.drain(Flaky(ok=100)) == 2
     await first.close()
+
+
+async def test_workers_starting_together_never_adopt_each_others_live_spools(
+    tmp_path: Path,
+) -> None:
+    for _ in range(5):
+        spools = [EventSpool(tmp_path) for _ in range(24)]
+        await asyncio.gather(*(spool.open() for spool in spools))
+        assert not any(spool.pending for spool in spools)
+        for spool in spools:
+            await spool.append(_envelopes(1))
+            assert await spool.drain(Flaky(ok=100)) == 1
+        await asyncio.gather(*(spool.close() for spool in spools))
+    assert list(tmp_path.glob("*events-*")) == []

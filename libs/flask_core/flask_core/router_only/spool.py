@@ -59,6 +59,19 @@ class _SpoolFile:
         self.handle.close()
 
 
+def _create_locked(path: Path) -> _SpoolFile:
+    """A new spool file that appears under its name only once this process holds its lock.
+
+    Created under a name no adopter looks for, so another process scanning the directory at
+    the same moment cannot take the lock first and adopt a file whose writer is alive.
+    """
+    staging = path.with_name(f".{path.name}.new")
+    handle = staging.open("a+b")
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.replace(staging, path)
+    return _SpoolFile(path, handle)
+
+
 def _lock(path: Path) -> _SpoolFile | None:
     try:
         handle = path.open("a+b")
@@ -98,8 +111,7 @@ class Spool(Generic[T]):
 
     def _open_files(self) -> tuple[_SpoolFile, list[_SpoolFile]]:
         self.directory.mkdir(parents=True, exist_ok=True)
-        own = _lock(self.path)
-        assert own is not None, "a fresh spool file is locked by nobody"
+        own = _create_locked(self.path)
         adopted = []
         for path in sorted(self.directory.glob(f"{self.name}-*.ndjson"), key=_age):
             found = _lock(path) if path != own.path else None
