@@ -11,15 +11,18 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from flask_core.api import dumps
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 
-from .models import Envelope, is_reply_type
+from .models import Envelope, group_member, is_reply_type
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
+_INDEXED_MAX = 100_000
+
 # Errors that mean "Redis is not there right now" (spool), as opposed to a bug (raise).
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, TimeoutError)
 
-# KEYS: seen key, stream, groups set. ARGV: ttl, channel, envelope, maxlen, community, type,
+# KEYS: seen key, stream, the community's groups set (all three in the community's hash slot,
+# so the script runs on one cluster node). ARGV: ttl, channel, envelope, maxlen, community, type,
 # then the ids of the modules subscribed to the type. The dedup SET NX EX gates everything, so a
 # duplicate can never append or publish; a module's group is created on its first event, just
 # before that event, so it starts exactly where its subscription began. An empty channel
@@ -28,7 +31,7 @@ _ACCEPT = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 local targets = {}
 for i = 7, #ARGV do
-  if redis.call('SADD', KEYS[3], ARGV[i] .. '|' .. ARGV[5]) == 1 then
+  if redis.call('SADD', KEYS[3], ARGV[i]) == 1 then
     redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[i], '$', 'MKSTREAM')
   end
   targets[#targets + 1] = ARGV[i]
@@ -56,6 +59,7 @@ class EventStore:
         self._accept = redis.register_script(_ACCEPT)
         self._dedup_ttl = dedup_ttl
         self._maxlen = stream_maxlen
+        self._indexed: set[str] = set()  # "module|community" pairs known to be in the index
 
     async def accept(self, envelope: Envelope, subscribers: Sequence[str]) -> bool:
         """Record, append and publish ``envelope`` once; False when its id was already seen."""
@@ -64,7 +68,7 @@ class EventStore:
         keys = [
             names.event_seen(community, envelope.event_id),
             names.event_stream(community),
-            names.event_groups,
+            names.event_community_groups(community),
         ]
         live = "" if is_reply_type(envelope.type) else names.event_channel(community, envelope.type)
         args: list[Any] = [
@@ -76,7 +80,25 @@ class EventStore:
             envelope.type,
             *sorted(set(subscribers)),
         ]
-        return bool(await self._accept(keys=keys, args=args))
+        accepted = bool(await self._accept(keys=keys, args=args))
+        if accepted:
+            await self._index_groups(community, subscribers)
+        return accepted
+
+    async def _index_groups(self, community: str, subscribers: Sequence[str]) -> None:
+        """List each (module, community) group in the one index the deliverers scan.
+
+        The index lives in its own slot, so it is written after the script (which created the
+        group in the community's slot). Each process writes a pair once; a process that died in
+        between leaves the pair to the next one that accepts an event for it.
+        """
+        pairs = {group_member(module_id, community) for module_id in subscribers} - self._indexed
+        if not pairs:
+            return
+        await self._redis.sadd(self._keys.event_groups, *sorted(pairs))
+        if len(self._indexed) > _INDEXED_MAX:
+            self._indexed.clear()
+        self._indexed |= pairs
 
     async def publish_response(self, community: str, platform: str, message: dict[str, Any]) -> int:
         """Publish a message for a platform module on ``responses.{community}.{platform}``."""

@@ -22,7 +22,7 @@ from ..breaker import (
     Transition,
 )
 from ..failover import STORE_ERRORS, Failover
-from ..keyspace import DEFAULT_KEYSPACE
+from ..keyspace import DEFAULT_KEYSPACE, tag
 from ..redis_client import reply_text
 
 _COMMON = """
@@ -141,7 +141,10 @@ return state
 
 
 class RedisBreakerStore:
-    """Breakers in Redis hashes ``{prefix}{name}``; every worker and replica agrees."""
+    """Breakers in Redis hashes ``{prefix}{b:<name>}``; every worker and replica agrees.
+
+    A breaker's hash and its window share the hash tag, so each script runs on one slot.
+    """
 
     def __init__(
         self,
@@ -163,7 +166,8 @@ class RedisBreakerStore:
         self._reset = redis.register_script(_RESET)
 
     def _keys(self, name: str) -> list[str]:
-        return [f"{self._prefix}{name}", f"{self._prefix}{name}:window"]
+        key = self._prefix + tag("b", name)
+        return [key, f"{key}:window"]
 
     def _head(self, name: str) -> list[Any]:
         return [self._channel, json.dumps(dict(self._meta(name)))]
