@@ -148,10 +148,10 @@ class ModuleDeliverer:
         if not streams:
             await self._pause(self._context.settings.scan_interval_seconds)
             return []
-        claimed = await self._claim_pending(streams)
-        if claimed:
-            return claimed
         try:
+            claimed = await self._claim_pending(streams)
+            if claimed:
+                return claimed
             reply = await self._read(list(streams))
         except ResponseError as error:
             if "NOGROUP" not in str(error):

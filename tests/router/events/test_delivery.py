@@ -17,9 +17,12 @@ from router.events.settings import EventSettings
 from router.events.store import EventStore
 from router.events.supervisor import DeliverySupervisor
 from tests.support.servers import free_port, serve_app
+from tests.support.stores import ALL_REDIS_MODES
 from tests.support.waiting import allow_strays, eventually, wait_until
 
 from .conftest import StandInModule
+
+pytestmark = ALL_REDIS_MODES
 
 
 @dataclass
