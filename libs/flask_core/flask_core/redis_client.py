@@ -58,6 +58,14 @@ class RedisTopology:
             raise SettingsError("REDIS_SENTINELS is required when REDIS_MODE=sentinel")
         return cls(mode, sentinels, env.required("REDIS_SENTINEL_MASTER"))
 
+    def environment(self) -> dict[str, str]:
+        """The variables that select this topology, for a child process."""
+        env = {"REDIS_MODE": self.mode}
+        if self.mode == "sentinel":
+            env["REDIS_SENTINELS"] = ",".join(f"{host}:{port}" for host, port in self.sentinels)
+            env["REDIS_SENTINEL_MASTER"] = str(self.master)
+        return env
+
     def resolve_url(self, url: str | None) -> str | None:
         """Behind Sentinel the URL only carries credentials and the db; unset means db 0."""
         if self.mode == "sentinel" and url is None:
