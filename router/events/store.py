@@ -5,11 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
-
 from flask_core.api import dumps
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
+from flask_core.redis_client import OUTAGE_ERRORS
 
 from .models import Envelope, group_member, is_reply_type
 
@@ -18,8 +16,9 @@ if TYPE_CHECKING:
 
 _INDEXED_MAX = 100_000
 
-# Errors that mean "Redis is not there right now" (spool), as opposed to a bug (raise).
-UNREACHABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, TimeoutError)
+# Errors that mean "Redis is not there right now" (spool), as opposed to a fault (raise: the
+# request handler answers 503 and logs the cause at ERROR).
+UNREACHABLE = OUTAGE_ERRORS
 
 # KEYS: seen key, stream, the community's groups set (all three in the community's hash slot,
 # so the script runs on one cluster node). ARGV: ttl, channel, envelope, maxlen, community, type,
@@ -27,7 +26,13 @@ UNREACHABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError
 # duplicate can never append or publish; a module's group is created on its first event, just
 # before that event, so it starts exactly where its subscription began. An empty channel
 # publishes nothing: a reply's live form is the responses.* message, not an events.* one.
+# A script is not rolled back when a command fails half-way, so the keys' types are checked
+# before the first write: a wrongly typed stream must not leave the id marked as seen.
 _ACCEPT = """
+local stream, groups = redis.call('TYPE', KEYS[2])['ok'], redis.call('TYPE', KEYS[3])['ok']
+if (stream ~= 'none' and stream ~= 'stream') or (groups ~= 'none' and groups ~= 'set') then
+  return redis.error_reply('WRONGTYPE ' .. KEYS[2] .. ' or ' .. KEYS[3] .. ' is not a stream/set')
+end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 local targets = {}
 for i = 7, #ARGV do

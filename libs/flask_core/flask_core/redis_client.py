@@ -20,14 +20,60 @@ from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.asyncio.sentinel import Sentinel
 from redis.backoff import ExponentialBackoff
+from redis.exceptions import (
+    ClusterDownError,
+    ReadOnlyError,
+    RedisClusterException,
+    RedisError,
+    SlotNotCoveredError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from .errors import StoreFault
 from .keyspace import NAMESPACE
+from .logging import get_logger
 from .settings import EnvReader, SettingsError
 
+_log = get_logger("flask_core.redis")
+
 MODES = ("standalone", "cluster", "sentinel")
+
+# "Redis is not there right now" (down, restarting, failing over, resharding): callers fall
+# back to per-process state or the spool and try again later.
+OUTAGE_ERRORS: tuple[type[Exception], ...] = (
+    RedisConnectionError,  # also MaxConnectionsError, BusyLoadingError
+    RedisTimeoutError,
+    ClusterDownError,  # also MasterDownError
+    TryAgainError,
+    SlotNotCoveredError,
+    ReadOnlyError,  # a master that became a replica in a failover
+    ConnectionError,
+    OSError,
+    TimeoutError,
+)
+# Everything a Redis call raises. What is not an outage (CROSSSLOT, WRONGTYPE, OOM, MOVED left
+# unhandled, NOSCRIPT after retries) is a fault: never hidden behind a fallback.
+STORE_ERRORS: tuple[type[Exception], ...] = (RedisError, RedisClusterException, *OUTAGE_ERRORS)
+
+
+def is_outage(error: BaseException) -> bool:
+    return isinstance(error, OUTAGE_ERRORS)
+
+
+def store_fault(error: BaseException, during: str) -> StoreFault:
+    """The 503 for a Redis fault, its cause logged at ERROR (the reply text names no secret)."""
+    _log.error(
+        "Redis refused %s: %s: %s",
+        during,
+        type(error).__name__,
+        str(error)[:300],
+        extra={"event_type": "ERROR"},
+    )
+    return StoreFault()
+
+
 URL_SCHEMES = ("redis", "rediss", "unix")
 
 

@@ -21,9 +21,9 @@ from ..breaker import (
     BreakerStore,
     Transition,
 )
-from ..failover import STORE_ERRORS, Failover
+from ..failover import Failover
 from ..keyspace import DEFAULT_KEYSPACE, tag
-from ..redis_client import reply_text
+from ..redis_client import OUTAGE_ERRORS, STORE_ERRORS, reply_text, store_fault
 
 _COMMON = """
 local key, wkey = KEYS[1], KEYS[2]
@@ -250,8 +250,10 @@ class FailoverBreakerStore(Failover[BreakerStore]):
         local = await self.local.reset(name)
         try:
             shared = await self.shared.reset(name)
-        except STORE_ERRORS as error:  # even mid-cooldown: an admin reset must reach Redis
+        except OUTAGE_ERRORS as error:  # even mid-cooldown: an admin reset must reach Redis
             self.outage.failed(error)
             return local
+        except STORE_ERRORS as error:
+            raise store_fault(error, "a breaker reset") from error
         self.outage.recovered()
         return shared or local
