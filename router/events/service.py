@@ -77,6 +77,7 @@ class EventService:
             dedup_ttl=settings.dedup_ttl_seconds,
             stream_maxlen=settings.stream_maxlen,
             keyspace=wiring.keyspace,
+            wait_replicas=1 if wiring.redis_topology.mode == "sentinel" else 0,
         )
         self.spool = EventSpool(wiring.data_dir / "spool" / "events")
         self.ingest = EventIngest(

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
 from flask_core.api import dumps
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.redis_client import OUTAGE_ERRORS
@@ -15,6 +17,7 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
 _INDEXED_MAX = 100_000
+_WAIT_MS = 100
 
 # Errors that mean "Redis is not there right now" (spool), as opposed to a fault (raise: the
 # request handler answers 503 and logs the cause at ERROR).
@@ -48,6 +51,10 @@ return 1
 """
 
 
+class NotReplicated(RedisTimeoutError):
+    """No replica confirmed an accepted event in time: keep it in the spool, not only in Redis."""
+
+
 class EventStore:
     """Accept envelopes into Redis and publish responses."""
 
@@ -58,8 +65,14 @@ class EventStore:
         dedup_ttl: int,
         stream_maxlen: int,
         keyspace: Keyspace = DEFAULT_KEYSPACE,
+        wait_replicas: int = 0,
     ) -> None:
         self._redis = redis
+        # Behind Sentinel, an event counts as stored only once a replica has it (WAIT, at most
+        # 100 ms): a failover promotes the replica and the old master's unreplicated writes are
+        # gone. Without that confirmation the event goes to the spool (an outage, for ingest),
+        # whose flusher keeps it until a replica confirms it.
+        self._wait_replicas = wait_replicas
         self._keys = keyspace
         self._accept = redis.register_script(_ACCEPT)
         self._dedup_ttl = dedup_ttl
@@ -85,9 +98,21 @@ class EventStore:
             envelope.type,
             *sorted(set(subscribers)),
         ]
-        accepted = bool(await self._accept(keys=keys, args=args))
+        accepted = bool(await self._run_accept(keys, args))
         if accepted:
             await self._index_groups(community, subscribers)
+        return accepted
+
+    async def _run_accept(self, keys: list[str], args: list[Any]) -> Any:
+        if not self._wait_replicas:
+            return await self._accept(keys=keys, args=args)
+        # WAIT counts the writes of its own connection: one pipeline keeps both on one.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            await self._accept(keys=keys, args=args, client=pipe)
+            pipe.execute_command("WAIT", self._wait_replicas, _WAIT_MS)
+            accepted, replicas = await pipe.execute()
+        if int(replicas) < self._wait_replicas:
+            raise NotReplicated(f"{replicas} of {self._wait_replicas} replicas confirmed")
         return accepted
 
     async def _index_groups(self, community: str, subscribers: Sequence[str]) -> None:
