@@ -55,6 +55,16 @@ class Engine:
         return ids
 
 
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel until they end: a Redis client may turn one cancellation into a timeout error,
+    which the supervisor's loop survives (as ``BackgroundTasks.drain`` does in the router)."""
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.1)
+
+
 @pytest.fixture
 async def engine(redis: aioredis.Redis, fast_events: EventSettings) -> AsyncIterator[Engine]:
     """Two supervisors, as two router workers would run, sharing one Redis."""
@@ -75,9 +85,7 @@ async def engine(redis: aioredis.Redis, fast_events: EventSettings) -> AsyncIter
         yield Engine(
             EventStore(redis, dedup_ttl=60, stream_maxlen=1000), deadletters, directory, supervisors
         )
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancel(tasks)
         for supervisor in supervisors:
             await supervisor.close()
 
