@@ -187,8 +187,7 @@ async def test_what_a_dead_consumer_left_pending_is_reclaimed_in_order(
             return await _pending(redis, "c1", "mod") == 0
 
         await eventually(acknowledged, timeout=2.0)
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await _cancel([task])
         await supervisor.close()
     assert module.event_ids() == [ids[0], *ids[2:]]
     assert await _pending(redis, "c1", "mod") == 0
