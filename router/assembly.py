@@ -25,7 +25,7 @@ from prometheus_client import CollectorRegistry
 
 from flask_core.breaker import MemoryBreakerStore
 from flask_core.database import AsyncDAL, migrate
-from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
+from flask_core.keyspace import Keyspace
 from flask_core.logging import get_logger
 from flask_core.ratelimit import (
     FailoverRateLimiter,
@@ -33,7 +33,7 @@ from flask_core.ratelimit import (
     Rate,
     RedisRateLimiter,
 )
-from flask_core.redis_client import create_redis
+from flask_core.redis_client import create_redis, prepare
 from flask_core.router_only.breaker_redis import FailoverBreakerStore, RedisBreakerStore
 from flask_core.tasks import BackgroundTasks
 from flask_core.tokens import SigningKey, load_or_create_private_key, load_private_key
@@ -62,17 +62,19 @@ _log = get_logger("router.assembly")
 async def assemble(
     settings: RouterSettings,
     metrics: CollectorRegistry | None = None,
-    keyspace: Keyspace = DEFAULT_KEYSPACE,
+    keyspace: Keyspace | None = None,
 ) -> AsyncIterator[RouterState]:
     """Open every service of the router; on exit close them all, in reverse order."""
     if not settings.database_url or not settings.redis_url:
         raise RuntimeError("DATABASE_URL and REDIS_URL must be resolved before the app starts")
+    keyspace = keyspace or settings.keyspace
     async with ServiceStack() as stack:
         started_at = time.monotonic()
         dal = await AsyncDAL.connect(settings.database_url, max_size=20)
         _on_close(stack, "database", dal.close)
         await migrate(dal, MIGRATIONS)
-        redis = create_redis(settings.redis_url)
+        redis = create_redis(settings.redis_url, topology=settings.redis_topology)
+        await prepare(redis)
         _on_close(stack, "redis", redis.aclose)
         http = _http_client()
         _on_close(stack, "http", http.aclose)
@@ -81,7 +83,7 @@ async def assemble(
         audit = AuditTrail("router", __version__)
         await audit.start(AuditStore(dal), settings.data_dir / "spool" / "audit")
         _on_close(stack, "audit", audit.close)
-        keys = await _open_keys(stack, settings, dal, redis)
+        keys = await _open_keys(stack, settings, dal, redis, keyspace)
         signing_key = await load_signing_key(settings)
         registry, breakers = await _open_registry(
             stack, settings, keyspace, dal, redis, http, audit
@@ -96,6 +98,8 @@ async def assemble(
         wiring = EventWiring(
             redis=redis,
             redis_url=settings.redis_url,
+            redis_topology=settings.redis_topology,
+            keyspace=keyspace,
             http=to_modules,
             directory=view,
             commands=view,
@@ -184,9 +188,13 @@ def _http_client() -> httpx.AsyncClient:
 
 
 async def _open_keys(
-    stack: ServiceStack, settings: RouterSettings, dal: AsyncDAL, redis: aioredis.Redis
+    stack: ServiceStack,
+    settings: RouterSettings,
+    dal: AsyncDAL,
+    redis: aioredis.Redis,
+    keyspace: Keyspace,
 ) -> KeyService:
-    keys = await KeyService.load(dal, redis, settings)
+    keys = await KeyService.load(dal, redis, settings, keyspace.keys_invalidate_channel)
     _on_close(stack, "keys", keys.close)  # flushes the last-use stamps still in memory
     await keys.start(
         _task_set(stack, "keys"), settings.bootstrap_admin_key, settings.bootstrap_keys_file

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask_core.breaker import BreakerPolicy
+from flask_core.keyspace import Keyspace
+from flask_core.redis_client import STANDALONE, RedisTopology, namespace_setting, redis_db
 from flask_core.settings import EnvReader
 
 from .events.settings import EventSettings
@@ -16,6 +18,8 @@ from .events.settings import EventSettings
 class RouterSettings:
     database_url: str | None = None
     redis_url: str | None = None
+    redis_topology: RedisTopology = STANDALONE
+    namespace: str | None = None
     data_dir: Path = Path("./.data")
     host: str = "127.0.0.1"
     port: int = 8000
@@ -36,14 +40,23 @@ class RouterSettings:
     breaker: BreakerPolicy = field(default_factory=BreakerPolicy)
     events: EventSettings = field(default_factory=EventSettings)
 
+    @property
+    def keyspace(self) -> Keyspace:
+        """This hub's Redis names: ``HUB_NAMESPACE`` and the database number qualify them."""
+        db = redis_db(self.redis_url) if self.redis_url else 0
+        return Keyspace(self.namespace, db)
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> RouterSettings:
         env = EnvReader(environ)
         signing_key = env.optional("ROUTER_SIGNING_KEY_FILE")
         bootstrap_keys = env.optional("ROUTER_BOOTSTRAP_KEYS_FILE")
+        topology = RedisTopology.from_env(environ)
         return cls(
             database_url=env.url("DATABASE_URL", ("postgresql", "postgres")),
-            redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
+            redis_url=topology.resolve_url(env.url("REDIS_URL", ("redis", "rediss", "unix"))),
+            redis_topology=topology,
+            namespace=namespace_setting(env),
             data_dir=Path(env.text("ROUTER_DATA_DIR", "./.data")),
             host=env.text("ROUTER_HOST", "127.0.0.1"),
             port=env.integer("ROUTER_PORT", 8000, minimum=0, maximum=65535),

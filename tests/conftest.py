@@ -13,12 +13,22 @@ import redis.asyncio as aioredis
 from quart import Quart
 from quart.typing import TestClientProtocol
 
+from flask_core.redis_client import STANDALONE, RedisTopology, create_redis, prepare
 from flask_core.router_only.embedded import EmbeddedRedis
 from router.app import create_app
 from router.settings import RouterSettings
 
 from .support.keys import KeyFactory
-from .support.stores import Stores, create_database, drop_database, session_stores, unreachable
+from .support.stores import (
+    REDIS_MODES,
+    Stores,
+    create_database,
+    drop_database,
+    session_stores,
+    started,
+    unreachable,
+)
+from .support.topologies import ClusterServers, SentinelServers
 
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
@@ -49,31 +59,81 @@ async def database_url(stores: Stores) -> AsyncIterator[str]:
     await drop_database(stores.admin_database_url, name)
 
 
-@pytest.fixture
-async def redis_url(stores: Stores) -> AsyncIterator[str]:
-    """The session's Redis, emptied for this test."""
-    client = aioredis.Redis.from_url(stores.redis_url)
-    try:
-        await client.flushdb()
-    except OSError as exc:
-        unreachable(f"Redis: {exc}")
-    finally:
-        await client.aclose()
-    yield stores.redis_url
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``redis_modes`` that use Redis run once per mode."""
+    if metafunc.definition.get_closest_marker("redis_modes") is None:
+        return
+    if "redis_mode" in metafunc.fixturenames:
+        metafunc.parametrize("redis_mode", REDIS_MODES, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def cluster_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ClusterServers]:
+    """A 3-master Redis Cluster on loopback, started the first time a test asks for it."""
+    with started(ClusterServers(tmp_path_factory.mktemp("cluster", numbered=True))) as servers:
+        yield servers
+
+
+@pytest.fixture(scope="session")
+def sentinel_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SentinelServers]:
+    """A primary, its replica and a Sentinel on loopback, started on first use."""
+    with started(SentinelServers(tmp_path_factory.mktemp("sentinel", numbered=True))) as servers:
+        yield servers
 
 
 @pytest.fixture
-async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.Redis.from_url(redis_url)
+def redis_mode(request: pytest.FixtureRequest) -> str:
+    """``standalone`` unless a test is parametrized over modes (``ALL_REDIS_MODES``)."""
+    return str(getattr(request, "param", "standalone"))
+
+
+@pytest.fixture
+async def redis_target(
+    redis_mode: str, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[str, RedisTopology]]:
+    """The session's Redis of this test's mode, emptied for this test: (url, topology)."""
+    if redis_mode == "standalone":
+        stores: Stores = request.getfixturevalue("stores")
+        client = aioredis.Redis.from_url(stores.redis_url)
+        try:
+            await client.flushdb()
+        except OSError as exc:
+            unreachable(f"Redis: {exc}")
+        finally:
+            await client.aclose()
+        yield stores.redis_url, STANDALONE
+        return
+    servers: ClusterServers | SentinelServers = request.getfixturevalue(f"{redis_mode}_servers")
+    await asyncio.to_thread(servers.flush)
+    yield servers.url, servers.topology
+
+
+@pytest.fixture
+def redis_url(redis_target: tuple[str, RedisTopology]) -> str:
+    return redis_target[0]
+
+
+@pytest.fixture
+def redis_topology(redis_target: tuple[str, RedisTopology]) -> RedisTopology:
+    return redis_target[1]
+
+
+@pytest.fixture
+async def redis(redis_url: str, redis_topology: RedisTopology) -> AsyncIterator[aioredis.Redis]:
+    client = create_redis(redis_url, topology=redis_topology)
+    await prepare(client)
     yield client
     await client.aclose()
 
 
 @pytest.fixture
-def settings(database_url: str, redis_url: str, tmp_path: Path) -> RouterSettings:
+def settings(
+    database_url: str, redis_url: str, redis_topology: RedisTopology, tmp_path: Path
+) -> RouterSettings:
     return RouterSettings(
         database_url=database_url,
         redis_url=redis_url,
+        redis_topology=redis_topology,
         data_dir=tmp_path / "data",
         log_level="WARNING",
     )

@@ -16,11 +16,10 @@ from flask_core.api import create_response, raw_body
 from flask_core.auth import check_guards, public
 from flask_core.events import mount_event_receiver
 from flask_core.forwarding import PendingEvent, SeenMessages, TriggerModule
-from flask_core.keyspace import DEFAULT_KEYSPACE
 from flask_core.logging import correlation_id, get_logger, log_audit_event
 from flask_core.module import ModuleSettings
 from flask_core.platforms.webhooks import DiscordVerifier, discord_timestamp_fresh, webhook_json
-from flask_core.redis_client import create_redis
+from flask_core.redis_client import create_redis, prepare
 from flask_core.replies import (
     LoggedReplies,
     ReplyDesk,
@@ -54,8 +53,6 @@ DISCORD_API = "https://discord.com/api/v10"
 ANSWER_WITHIN_SECONDS = 2.5
 # Event ids of replies already posted (pushes are at-least-once), and of interactions
 # answered inline or by an edit (their durable reply is not posted again).
-_REPLIED = DEFAULT_KEYSPACE.key("discord", "replied")
-_ANSWERED = DEFAULT_KEYSPACE.key("discord", "answered")
 _log = get_logger("modules.discord")
 
 
@@ -85,7 +82,7 @@ class DiscordSettings:
             application_id=env.required("DISCORD_APPLICATION_ID"),
             api_base=env.url("DISCORD_API_BASE", ("http", "https")) or DISCORD_API,
             bot_token=env.optional("DISCORD_BOT_TOKEN"),
-            redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
+            redis_url=module.redis_url,
         )
 
 
@@ -97,14 +94,17 @@ class DiscordModule(TriggerModule):
     def __init__(self, settings: DiscordSettings) -> None:
         super().__init__(settings.module, subscriptions=(response_type("discord"),))
         self.discord = settings
+        names = settings.module.keyspace  # HUB_NAMESPACE applies
+        self._replied = names.key("discord", "replied")  # replies already posted
+        self._answered = names.key("discord", "answered")
         self.signatures = DiscordVerifier(settings.public_key)
         self._redis: aioredis.Redis | None = None
         self._rest_http: httpx.AsyncClient | None = None
         self.replies = ReplyDesk(
             "discord",
             self._sender(settings),
-            ReplyLedger(None, _REPLIED),
-            answered=SeenMessages(None, _ANSWERED),
+            ReplyLedger(None, self._replied),
+            answered=SeenMessages(None, self._answered),
         )
         mount_event_receiver(self.app, self.verifier, self.replies.handle)
         self.app.add_url_rule(
@@ -127,9 +127,12 @@ class DiscordModule(TriggerModule):
 
     async def initialize(self) -> None:
         if self.discord.redis_url:
-            self._redis = create_redis(self.discord.redis_url)
-            self.replies.ledger = ReplyLedger(self._redis, _REPLIED)
-            self.replies.answered = SeenMessages(self._redis, _ANSWERED)
+            self._redis = create_redis(
+                self.discord.redis_url, topology=self.discord.module.redis_topology
+            )
+            await prepare(self._redis)
+            self.replies.ledger = ReplyLedger(self._redis, self._replied)
+            self.replies.answered = SeenMessages(self._redis, self._answered)
         await super().initialize()
 
     async def release(self) -> None:

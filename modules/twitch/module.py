@@ -15,7 +15,6 @@ from flask_core.api import create_response, raw_body
 from flask_core.auth import check_guards, public
 from flask_core.events import mount_event_receiver
 from flask_core.forwarding import PendingEvent, SeenMessages, TriggerModule
-from flask_core.keyspace import DEFAULT_KEYSPACE
 from flask_core.logging import correlation_id, get_logger, log_audit_event
 from flask_core.module import ModuleSettings
 from flask_core.platforms.webhooks import (
@@ -23,7 +22,7 @@ from flask_core.platforms.webhooks import (
     twitch_timestamp_fresh,
     webhook_json,
 )
-from flask_core.redis_client import create_redis
+from flask_core.redis_client import create_redis, prepare
 from flask_core.replies import (
     LoggedReplies,
     ReplyDesk,
@@ -40,9 +39,6 @@ from .shapes import checked_message
 
 DEFAULT_PORT = 8010
 _log = get_logger("modules.twitch")
-_SEEN = DEFAULT_KEYSPACE.webhook_seen("twitch")  # twitch:seen:{message id}
-# Event ids of replies already posted: the router's pushes are at-least-once.
-_REPLIED = DEFAULT_KEYSPACE.key("twitch", "replied")
 
 
 @dataclass(frozen=True)
@@ -61,7 +57,7 @@ class TwitchSettings:
         return cls(
             module=module,
             webhook_secret=env.required("TWITCH_WEBHOOK_SECRET").encode(),
-            redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
+            redis_url=module.redis_url,
             helix=_helix_credentials(env),
         )
 
@@ -97,10 +93,16 @@ class TwitchModule(TriggerModule):
         super().__init__(settings.module, subscriptions=(response_type("twitch"),))
         self._secret = settings.webhook_secret
         self._redis_url = settings.redis_url
+        self._topology = settings.module.redis_topology
+        self._seen_prefix = settings.module.keyspace.webhook_seen("twitch")
+        # Event ids of replies already posted: the router's pushes are at-least-once.
+        self._replied_prefix = settings.module.keyspace.key("twitch", "replied")
         self._redis: aioredis.Redis | None = None
         self._helix_http: httpx.AsyncClient | None = None
-        self.seen = SeenMessages(None, _SEEN)
-        self.replies = ReplyDesk("twitch", self._sender(settings), ReplyLedger(None, _REPLIED))
+        self.seen = SeenMessages(None, self._seen_prefix)
+        self.replies = ReplyDesk(
+            "twitch", self._sender(settings), ReplyLedger(None, self._replied_prefix)
+        )
         self.app.add_url_rule("/webhooks/twitch", "twitch_webhook", self.webhook, methods=["POST"])
         mount_event_receiver(self.app, self.verifier, self.replies.handle)
         check_guards(self.app)
@@ -114,9 +116,10 @@ class TwitchModule(TriggerModule):
 
     async def initialize(self) -> None:
         if self._redis_url:
-            self._redis = create_redis(self._redis_url)
-            self.seen = SeenMessages(self._redis, _SEEN)
-            self.replies.ledger = ReplyLedger(self._redis, _REPLIED)
+            self._redis = create_redis(self._redis_url, topology=self._topology)
+            await prepare(self._redis)
+            self.seen = SeenMessages(self._redis, self._seen_prefix)
+            self.replies.ledger = ReplyLedger(self._redis, self._replied_prefix)
         await super().initialize()
 
     async def release(self) -> None:

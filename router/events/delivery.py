@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
+from redis.crc import key_slot
 from redis.exceptions import ResponseError
 
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.logging import get_logger
+from flask_core.redis_client import is_cluster
 
 from .deadletters import DeadLetters
 from .directory import SubscriberDirectory
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 _log = get_logger("router.events.delivery")
 _READ_COUNT = 64
+_CLUSTER_POLL_MS = 100  # how long an empty round of per-slot reads waits on a cluster
 _DOWN_MAX_SECONDS = 5.0  # how long a module that came back may wait for its backlog to resume
 
 # sign(module_id, community, body) -> a router token for that body the module can verify
@@ -145,17 +148,11 @@ class ModuleDeliverer:
         if not streams:
             await self._pause(self._context.settings.scan_interval_seconds)
             return []
-        claimed = await self._claim_pending(streams)
-        if claimed:
-            return claimed
         try:
-            reply: Any = await self._context.redis.xreadgroup(
-                self.module_id,
-                self.consumer,
-                {key: ">" for key in streams},
-                count=_READ_COUNT,
-                block=self._context.settings.block_ms,
-            )
+            claimed = await self._claim_pending(streams)
+            if claimed:
+                return claimed
+            reply = await self._read(list(streams))
         except ResponseError as error:
             if "NOGROUP" not in str(error):
                 raise
@@ -163,9 +160,38 @@ class ModuleDeliverer:
             return []
         return [
             Entry(streams[key.decode()], entry_id.decode(), fields)
-            for key, rows in reply or []
+            for key, rows in reply
             for entry_id, fields in rows
         ]
+
+    async def _read(self, keys: list[str]) -> list[Any]:
+        """New entries of the module's streams: one blocking read, or one read per slot.
+
+        On a cluster the community streams live in different slots (nodes), and one XREADGROUP
+        may only name keys of one slot. Blocking reads side by side could not be abandoned
+        safely (an entry a cancelled read took stays pending), so each slot is read without
+        blocking and an empty round pauses instead.
+        """
+        block_ms = self._context.settings.block_ms
+        if not is_cluster(self._context.redis):
+            return list(await self._read_group(keys, block_ms) or [])
+        by_slot: dict[int, list[str]] = {}
+        for key in keys:
+            by_slot.setdefault(key_slot(key.encode()), []).append(key)
+        replies = await asyncio.gather(*(self._read_group(g, None) for g in by_slot.values()))
+        rows = [row for reply in replies for row in reply or []]
+        if not rows:
+            await self._pause(min(block_ms, _CLUSTER_POLL_MS) / 1000)
+        return rows
+
+    async def _read_group(self, keys: list[str], block_ms: int | None) -> Any:
+        return await self._context.redis.xreadgroup(
+            self.module_id,
+            self.consumer,
+            dict.fromkeys(keys, ">"),
+            count=_READ_COUNT,
+            block=block_ms,
+        )
 
     async def _recreate_groups(self, streams: dict[str, str]) -> None:
         """Give back a group that vanished with its stream (deleted by hand, or data loss)."""

@@ -12,8 +12,9 @@ import aiohttp
 from prometheus_client import CollectorRegistry
 
 from flask_core.events import EVENTS_CLAIM
+from flask_core.keyspace import Keyspace
 from flask_core.recent import RecentIds
-from flask_core.redis_client import create_redis
+from flask_core.redis_client import RedisTopology, create_redis, prepare
 from flask_core.tasks import BackgroundTasks
 from flask_core.tokens import SigningKey
 
@@ -54,6 +55,8 @@ class EventWiring:
 
     redis: aioredis.Redis
     redis_url: str
+    redis_topology: RedisTopology
+    keyspace: Keyspace
     http: aiohttp.ClientSession  # pushes to modules
     directory: SubscriberDirectory
     commands: CommandTable
@@ -73,6 +76,8 @@ class EventService:
             wiring.redis,
             dedup_ttl=settings.dedup_ttl_seconds,
             stream_maxlen=settings.stream_maxlen,
+            keyspace=wiring.keyspace,
+            wait_replicas=1 if wiring.redis_topology.mode == "sentinel" else 0,
         )
         self.spool = EventSpool(wiring.data_dir / "spool" / "events")
         self.ingest = EventIngest(
@@ -84,10 +89,15 @@ class EventService:
             metrics=metrics,
         )
         self.deadletters = DeadLetters(
-            wiring.redis, maxlen=settings.deadletter_maxlen, stream_maxlen=settings.stream_maxlen
+            wiring.redis,
+            maxlen=settings.deadletter_maxlen,
+            stream_maxlen=settings.stream_maxlen,
+            keyspace=wiring.keyspace,
         )
         # Deliverers block on XREADGROUP: their own pool keeps them off the request path's.
-        self._delivery_redis = create_redis(wiring.redis_url, max_connections=32)
+        self._delivery_redis = create_redis(
+            wiring.redis_url, topology=wiring.redis_topology, max_connections=32
+        )
         self.supervisor = DeliverySupervisor(
             redis=self._delivery_redis,
             http=wiring.http,
@@ -96,13 +106,16 @@ class EventService:
                 self._delivery_redis,
                 maxlen=settings.deadletter_maxlen,
                 stream_maxlen=settings.stream_maxlen,
+                keyspace=wiring.keyspace,
             ),
             settings=settings,
+            keyspace=wiring.keyspace,
             sign=wiring.sign,
             metrics=metrics,
         )
 
     async def open(self, tasks: BackgroundTasks) -> None:
+        await prepare(self._delivery_redis)
         await self.spool.open()
         tasks.spawn(
             "events.spool", self.ingest.flush_spool_forever(self.settings.spool_retry_seconds)

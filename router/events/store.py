@@ -5,30 +5,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from flask_core.api import dumps
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
+from flask_core.redis_client import OUTAGE_ERRORS
 
-from .models import Envelope, is_reply_type
+from .models import Envelope, group_member, is_reply_type
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
-# Errors that mean "Redis is not there right now" (spool), as opposed to a bug (raise).
-UNREACHABLE = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError, TimeoutError)
+_INDEXED_MAX = 100_000
+_WAIT_MS = 100
 
-# KEYS: seen key, stream, groups set. ARGV: ttl, channel, envelope, maxlen, community, type,
+# Errors that mean "Redis is not there right now" (spool), as opposed to a fault (raise: the
+# request handler answers 503 and logs the cause at ERROR).
+UNREACHABLE = OUTAGE_ERRORS
+
+# KEYS: seen key, stream, the community's groups set (all three in the community's hash slot,
+# so the script runs on one cluster node). ARGV: ttl, channel, envelope, maxlen, community, type,
 # then the ids of the modules subscribed to the type. The dedup SET NX EX gates everything, so a
 # duplicate can never append or publish; a module's group is created on its first event, just
 # before that event, so it starts exactly where its subscription began. An empty channel
 # publishes nothing: a reply's live form is the responses.* message, not an events.* one.
+# A script is not rolled back when a command fails half-way, so the keys' types are checked
+# before the first write: a wrongly typed stream must not leave the id marked as seen.
 _ACCEPT = """
+local stream, groups = redis.call('TYPE', KEYS[2])['ok'], redis.call('TYPE', KEYS[3])['ok']
+if (stream ~= 'none' and stream ~= 'stream') or (groups ~= 'none' and groups ~= 'set') then
+  return redis.error_reply('WRONGTYPE ' .. KEYS[2] .. ' or ' .. KEYS[3] .. ' is not a stream/set')
+end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
 local targets = {}
 for i = 7, #ARGV do
-  if redis.call('SADD', KEYS[3], ARGV[i] .. '|' .. ARGV[5]) == 1 then
+  if redis.call('SADD', KEYS[3], ARGV[i]) == 1 then
     redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[i], '$', 'MKSTREAM')
   end
   targets[#targets + 1] = ARGV[i]
@@ -38,6 +49,10 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*',
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return 1
 """
+
+
+class NotReplicated(RedisTimeoutError):
+    """No replica confirmed an accepted event in time: keep it in the spool, not only in Redis."""
 
 
 class EventStore:
@@ -50,12 +65,19 @@ class EventStore:
         dedup_ttl: int,
         stream_maxlen: int,
         keyspace: Keyspace = DEFAULT_KEYSPACE,
+        wait_replicas: int = 0,
     ) -> None:
         self._redis = redis
+        # Behind Sentinel, an event counts as stored only once a replica has it (WAIT, at most
+        # 100 ms): a failover promotes the replica and the old master's unreplicated writes are
+        # gone. Without that confirmation the event goes to the spool (an outage, for ingest),
+        # whose flusher keeps it until a replica confirms it.
+        self._wait_replicas = wait_replicas
         self._keys = keyspace
         self._accept = redis.register_script(_ACCEPT)
         self._dedup_ttl = dedup_ttl
         self._maxlen = stream_maxlen
+        self._indexed: set[str] = set()  # "module|community" pairs known to be in the index
 
     async def accept(self, envelope: Envelope, subscribers: Sequence[str]) -> bool:
         """Record, append and publish ``envelope`` once; False when its id was already seen."""
@@ -64,7 +86,7 @@ class EventStore:
         keys = [
             names.event_seen(community, envelope.event_id),
             names.event_stream(community),
-            names.event_groups,
+            names.event_community_groups(community),
         ]
         live = "" if is_reply_type(envelope.type) else names.event_channel(community, envelope.type)
         args: list[Any] = [
@@ -76,7 +98,37 @@ class EventStore:
             envelope.type,
             *sorted(set(subscribers)),
         ]
-        return bool(await self._accept(keys=keys, args=args))
+        accepted = bool(await self._run_accept(keys, args))
+        if accepted:
+            await self._index_groups(community, subscribers)
+        return accepted
+
+    async def _run_accept(self, keys: list[str], args: list[Any]) -> Any:
+        if not self._wait_replicas:
+            return await self._accept(keys=keys, args=args)
+        # WAIT counts the writes of its own connection: one pipeline keeps both on one.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            await self._accept(keys=keys, args=args, client=pipe)
+            pipe.execute_command("WAIT", self._wait_replicas, _WAIT_MS)
+            accepted, replicas = await pipe.execute()
+        if int(replicas) < self._wait_replicas:
+            raise NotReplicated(f"{replicas} of {self._wait_replicas} replicas confirmed")
+        return accepted
+
+    async def _index_groups(self, community: str, subscribers: Sequence[str]) -> None:
+        """List each (module, community) group in the one index the deliverers scan.
+
+        The index lives in its own slot, so it is written after the script (which created the
+        group in the community's slot). Each process writes a pair once; a process that died in
+        between leaves the pair to the next one that accepts an event for it.
+        """
+        pairs = {group_member(module_id, community) for module_id in subscribers} - self._indexed
+        if not pairs:
+            return
+        await self._redis.sadd(self._keys.event_groups, *sorted(pairs))
+        if len(self._indexed) > _INDEXED_MAX:
+            self._indexed.clear()
+        self._indexed |= pairs
 
     async def publish_response(self, community: str, platform: str, message: dict[str, Any]) -> int:
         """Publish a message for a platform module on ``responses.{community}.{platform}``."""

@@ -28,7 +28,6 @@ from ..settings import RouterSettings
 from .material import KeyHasher
 from .models import NewKey
 from .pepper import load_pepper
-from .service import INVALIDATE_CHANNEL
 from .store import KeyStore
 
 
@@ -74,7 +73,7 @@ async def _run(settings: RouterSettings, args: argparse.Namespace) -> int:
             for key in await store.list(None):
                 print(json.dumps(key.public()))
             return 0
-        return await _revoke(store, settings.redis_url, args.key_id)
+        return await _revoke(store, settings, settings.redis_url, args.key_id)
     finally:
         await dal.close()
 
@@ -101,14 +100,14 @@ async def _create(store: KeyStore, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _revoke(store: KeyStore, redis_url: str, key_id: str) -> int:
+async def _revoke(store: KeyStore, settings: RouterSettings, redis_url: str, key_id: str) -> int:
     key = await store.revoke(key_id)
     if key is None:
         print(f"no key {key_id}", file=sys.stderr)
         return 1
-    client = create_redis(redis_url)
+    client = create_redis(redis_url, topology=settings.redis_topology)
     try:
-        await client.publish(INVALIDATE_CHANNEL, key.prefix)
+        await client.publish(settings.keyspace.keys_invalidate_channel, key.prefix)
     except (redis.exceptions.RedisError, OSError):
         print("Redis unreachable: routers drop the key within 1 s anyway", file=sys.stderr)
     finally:

@@ -41,20 +41,26 @@ class KeyService:
         *,
         cache_ttl: float = 0.5,
         flush_interval: float = 5.0,
+        channel: str = INVALIDATE_CHANNEL,
     ) -> None:
         self.store = KeyStore(dal, hasher)
         self.authenticator = KeyAuthenticator(self.store, cache_ttl)
         self.redis = redis
         self.flush_interval = flush_interval
+        self.channel = channel  # keys.invalidate, qualified like every internal channel
         self._listener_down = False
 
     @classmethod
     async def load(
-        cls, dal: AsyncDAL, redis: aioredis.Redis, settings: RouterSettings
+        cls,
+        dal: AsyncDAL,
+        redis: aioredis.Redis,
+        settings: RouterSettings,
+        channel: str = INVALIDATE_CHANNEL,
     ) -> KeyService:
         """The service with its pepper loaded (or created once); ``start`` sets it running."""
         pepper = await asyncio.to_thread(load_pepper, settings.data_dir, settings.signing_key_file)
-        return cls(dal, redis, KeyHasher(pepper))
+        return cls(dal, redis, KeyHasher(pepper), channel=channel)
 
     async def start(
         self,
@@ -120,7 +126,7 @@ class KeyService:
     async def _announce(self, prefix: str) -> None:
         self.authenticator.invalidate(prefix)
         try:
-            await self.redis.publish(INVALIDATE_CHANNEL, prefix)
+            await self.redis.publish(self.channel, prefix)
         except (RedisError, OSError) as exc:
             # The cache TTL still bounds how long other workers can see the old record.
             _log.warning("cannot publish key invalidation: %s", type(exc).__name__)
@@ -139,7 +145,7 @@ class KeyService:
     async def _listen_once(self) -> None:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         try:
-            await pubsub.subscribe(INVALIDATE_CHANNEL)
+            await pubsub.subscribe(self.channel)
             if self._listener_down:
                 _log.info("key invalidation listener back on Redis")
                 self._listener_down = False

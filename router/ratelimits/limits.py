@@ -5,6 +5,7 @@ from __future__ import annotations
 from quart import Quart, Response, g, has_request_context, request
 
 from flask_core.auth import Principal, current_principal
+from flask_core.keyspace import community_tag, tag
 from flask_core.ratelimit import Decision, Quota, Rate, RateLimiter
 from flask_core.routes import LimitMode, meta_of
 from flask_core.slots import ServiceSlot
@@ -21,13 +22,13 @@ class RouterLimits:
 
     def _key_quota(self, key_id: str, own_limit: str | None) -> Quota:
         rate = Rate.parse(own_limit) if own_limit else self._key_default
-        return Quota("key", f"key:{key_id}:{rate.limit}/{rate.window_seconds}", rate)
+        return Quota("key", f"key:{tag('k', key_id)}:{rate.limit}/{rate.window_seconds}", rate)
 
     def _community_quota(self, community: str) -> Quota:
-        return Quota("community", f"community:{community}", self._community)
+        return Quota("community", f"community:{community_tag(community)}", self._community)
 
     def _user_quota(self, community: str, user_id: str) -> Quota:
-        return Quota("user", f"user:{community}:{user_id}", self._user)
+        return Quota("user", f"user:{community_tag(community)}:{user_id}", self._user)
 
     async def check_caller(
         self, principal: Principal, community: str | None, user_id: str | None = None

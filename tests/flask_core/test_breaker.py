@@ -11,6 +11,7 @@ import redis.asyncio as aioredis
 
 from flask_core.breaker import BreakerPolicy, BreakerStore, MemoryBreakerStore, Transition
 from flask_core.router_only.breaker_redis import FailoverBreakerStore, RedisBreakerStore
+from tests.support.stores import ALL_REDIS_MODES
 from tests.support.waiting import let_time_pass
 
 POLICY = BreakerPolicy(
@@ -24,6 +25,9 @@ POLICY = BreakerPolicy(
     half_open_max_probes=1,
     probe_successes_to_close=2,
 )
+
+
+pytestmark = ALL_REDIS_MODES
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -19,9 +19,11 @@ from flask_core.ratelimit import (
     RateLimiter,
     RedisRateLimiter,
 )
+from tests.support.stores import ALL_REDIS_MODES
 from tests.support.waiting import let_time_pass
 
 FIVE = Rate(5, 60)
+pytestmark = ALL_REDIS_MODES
 
 
 @pytest.fixture(params=["memory", "redis"])

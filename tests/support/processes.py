@@ -37,6 +37,7 @@ async def router_process(
         **os.environ,
         "DATABASE_URL": str(settings.database_url),
         "REDIS_URL": str(settings.redis_url),
+        **settings.redis_topology.environment(),
         "ROUTER_PORT": str(port),
         "ROUTER_WORKERS": str(workers),
         "ROUTER_DATA_DIR": str(settings.data_dir),

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import asyncpg
 import pytest
@@ -51,6 +52,34 @@ def session_stores(directory: Path) -> Iterator[Stores]:
             redis.stop()
         if postgres is not None:
             postgres.stop()
+
+
+class Topology(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+T = TypeVar("T", bound=Topology)
+
+REDIS_MODES = ("standalone", "cluster", "sentinel")
+ALL_REDIS_MODES = pytest.mark.redis_modes
+"""Run a test (or, as ``pytestmark``, a module's tests that use Redis) against standalone,
+cluster and Sentinel (``pytest_generate_tests`` in ``tests/conftest.py``)."""
+
+
+@contextmanager
+def started(servers: T) -> Iterator[T]:
+    """Start a topology for the session (unreachable when it cannot start); stop it after."""
+    try:
+        servers.start()
+    except (OSError, TimeoutError) as exc:
+        servers.stop()
+        unreachable(f"{type(servers).__name__}: {type(exc).__name__}: {exc}")
+    try:
+        yield servers
+    finally:
+        servers.stop()
 
 
 def with_database(url: str, database: str) -> str:

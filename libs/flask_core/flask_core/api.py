@@ -11,10 +11,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from quart import Quart, Response, g, request
+from redis.exceptions import RedisClusterException, RedisError
 from werkzeug.exceptions import HTTPException
 
 from . import errors, jsonio
 from .logging import bind, correlation_id, get_logger
+from .redis_client import is_outage, store_fault
 from .serving import apply_body_timeout
 from .timestamps import now_rfc3339
 
@@ -183,6 +185,15 @@ def install_request_plumbing(app: Quart) -> None:
     @app.errorhandler(HTTPException)
     async def _handle_werkzeug(exc: HTTPException) -> Response:
         return await _handle_http_error(_from_werkzeug(exc))
+
+    @app.errorhandler(RedisError)
+    @app.errorhandler(RedisClusterException)
+    async def _handle_store(exc: Exception) -> Response:
+        # Never a 500: an outage nobody caught is a 503 like a fault, which is logged at ERROR.
+        if is_outage(exc):
+            _log.warning("Redis unreachable: %s", type(exc).__name__, extra={"event_type": "ERROR"})
+            return await _handle_http_error(errors.StoreFault("Redis is unreachable."))
+        return await _handle_http_error(store_fault(exc, route_label()))
 
     @app.errorhandler(Exception)
     async def _handle_unexpected(exc: Exception) -> Response:

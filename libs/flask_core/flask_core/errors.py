@@ -187,6 +187,17 @@ class ModuleUnavailable(UpstreamError):
     default_retry_after = 1
 
 
+class StoreFault(ServerError):
+    """Redis answered but refused the operation (CROSSSLOT, WRONGTYPE, OOM, ...): not an outage,
+    so nothing falls back to per-process state; the cause is logged at ERROR."""
+
+    status_code = 503
+    code = "module_unavailable"
+    title = "Service Unavailable"
+    default_detail = "A shared store refused the operation; the request was not completed."
+    default_retry_after = 1
+
+
 class UpstreamTimeout(UpstreamError):
     status_code = 504
     code = "upstream_timeout"

@@ -6,14 +6,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
-from redis.exceptions import RedisError
-
 from .logging import get_logger
+from .redis_client import OUTAGE_ERRORS, STORE_ERRORS, store_fault
 
 S = TypeVar("S")
 R = TypeVar("R")
-# What "the shared store is not answering" looks like (a bug in a call still raises).
-STORE_ERRORS = (RedisError, OSError)
 
 _log = get_logger("flask_core.failover")
 
@@ -22,7 +19,7 @@ class Outage:
     """Whether a shared store is being bypassed; the switch both ways is logged once."""
 
     def __init__(self, what: str, cooldown_seconds: float) -> None:
-        self._what = what
+        self.what = what
         self._cooldown = cooldown_seconds
         self._until = 0.0
         self.degraded = False
@@ -36,7 +33,7 @@ class Outage:
             self.degraded = True
             _log.warning(
                 "Redis unreachable; %s fall back to per-process state: %s",
-                self._what,
+                self.what,
                 type(error).__name__,
                 extra={"event_type": "SYSTEM"},
             )
@@ -44,9 +41,7 @@ class Outage:
     def recovered(self) -> None:
         if self.degraded:
             self.degraded = False
-            _log.info(
-                "Redis reachable again; %s shared", self._what, extra={"event_type": "SYSTEM"}
-            )
+            _log.info("Redis reachable again; %s shared", self.what, extra={"event_type": "SYSTEM"})
 
 
 class Failover(Generic[S]):
@@ -67,8 +62,11 @@ class Failover(Generic[S]):
             return await use(self.local)
         try:
             result = await use(self.shared)
-        except STORE_ERRORS as error:
+        except OUTAGE_ERRORS as error:
             self.outage.failed(error)
             return await use(self.local)
+        except STORE_ERRORS as error:
+            # Redis answered: per-process state would only hide the fault (and break limits).
+            raise store_fault(error, self.outage.what) from error
         self.outage.recovered()
         return result

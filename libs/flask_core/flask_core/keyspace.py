@@ -4,13 +4,39 @@ Router keys live under ``rh:``; channel names are the contract's (``events.{comm
 ``responses.{community}.{platform}``, ``system.breaker``, ``registry.changed``,
 ``keys.invalidate``). A namespace, when set, prefixes every key (``{ns}:…``) and every channel
 (``{ns}.…``) so several hubs can share one Redis; unset, names are exactly the contract's.
-Each per-community key carries the community as a part of its own, so it can later become a
-cluster hash tag without changing callers.
+Keys are designed for Redis Cluster: every key one script or MULTI touches carries the same
+hash tag (the part in braces picks the slot), so each atomic step runs on one slot:
+
+- per community ``{c:<community>}``: dedupe ids, the stream, its dead letters and the set of
+  modules with a group on it (event accept, delivery's dead-lettering and replay);
+- per module ``{m:<module>}``: its delivery lease;
+- the registry ``{registry}``: version, leases, health verdicts and their failure counters and
+  locks (the verdict script and the forget MULTI touch several of them);
+- per breaker ``{b:<name>}`` (its hash and its window) and per quota owner in the rate limiter
+  (``{k:<key id>}`` for a key's quotas, ``{c:<community>}`` for a community's and its users').
+
+Pub/sub channels ignore the database number, so two hubs on one server with different databases
+would hear each other: the router's internal channels (``system.breaker``, ``registry.changed``,
+``keys.invalidate``) get a ``db<N>.`` qualifier when the database is not 0. With database 0 and
+no namespace, every name is exactly the contract's.
 """
 
 from __future__ import annotations
 
+import re
+
 ROUTER = "rh"
+REGISTRY_TAG = "{registry}"
+NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def tag(kind: str, value: str) -> str:
+    """A hash tag: Redis Cluster hashes only what is inside the first braces of a key."""
+    return "{" + kind + ":" + value + "}"
+
+
+def community_tag(community: str) -> str:
+    return tag("c", community)
 
 
 class Keyspace:
@@ -19,18 +45,21 @@ class Keyspace:
     Fixed names are plain attributes, built once; names with a variable part are methods.
     """
 
-    def __init__(self, namespace: str | None = None) -> None:
+    def __init__(self, namespace: str | None = None, db: int = 0) -> None:
+        if namespace is not None and not NAMESPACE.fullmatch(namespace):
+            raise ValueError("a namespace is letters, digits, '_' and '-' (at most 64)")
         self.namespace = namespace
-        # Channels (the contract's names).
-        self.breaker_channel = self.channel("system", "breaker")
-        self.registry_channel = self.channel("registry", "changed")
-        self.keys_invalidate_channel = self.channel("keys", "invalidate")
+        self.db = db
+        # Internal channels: the contract's names, qualified by a database other than 0.
+        self.breaker_channel = self.internal_channel("system", "breaker")
+        self.registry_channel = self.internal_channel("registry", "changed")
+        self.keys_invalidate_channel = self.internal_channel("keys", "invalidate")
         # Router keys.
         self.event_groups = self.router("events", "groups")  # every "module|community" group
-        self.registry_version = self.router("registry", "version")
-        self.registry_leases = self.router("registry", "leases")
-        self.registry_health = self.router("registry", "health")
-        self.registry_reap_lock = self.router("registry", "reap", "lock")
+        self.registry_version = self.router(REGISTRY_TAG, "version")
+        self.registry_leases = self.router(REGISTRY_TAG, "leases")
+        self.registry_health = self.router(REGISTRY_TAG, "health")
+        self.registry_reap_lock = self.router(REGISTRY_TAG, "reap", "lock")
         # What the breaker store and the rate limiter put before a breaker's or quota's name.
         self.breaker_prefix = self.router("breaker") + ":"
         self.ratelimit_prefix = self.router("ratelimit") + ":"
@@ -42,6 +71,11 @@ class Keyspace:
     def channel(self, *parts: str) -> str:
         """A pub/sub channel: ``[ns.]part.part…``."""
         return ".".join(self._prefixed(parts))
+
+    def internal_channel(self, *parts: str) -> str:
+        """A channel only our own processes use: ``[ns.][db<N>.]part.part…``."""
+        qualifier = (f"db{self.db}",) if self.db else ()
+        return self.channel(*qualifier, *parts)
 
     def _prefixed(self, parts: tuple[str, ...]) -> tuple[str, ...]:
         return (self.namespace, *parts) if self.namespace else parts
@@ -60,23 +94,27 @@ class Keyspace:
         return self.key(ROUTER, *parts)
 
     def event_seen(self, community: str, event_id: str) -> str:
-        return self.router("events", "seen", community, event_id)
+        return self.router("events", "seen", community_tag(community), event_id)
 
     def event_stream(self, community: str) -> str:
         """One durable stream per community keeps order per community."""
-        return self.router("events", "stream", community)
+        return self.router("events", "stream", community_tag(community))
 
     def event_dead(self, community: str) -> str:
-        return self.router("events", "dead", community)
+        return self.router("events", "dead", community_tag(community))
+
+    def event_community_groups(self, community: str) -> str:
+        """The modules with a consumer group on this community's stream (in its slot)."""
+        return self.router("events", "groups", community_tag(community))
 
     def event_lease(self, module_id: str) -> str:
-        return self.router("events", "lease", module_id)
+        return self.router("events", "lease", tag("m", module_id))
 
     def registry_health_lock(self, instance: str) -> str:
-        return self.router("registry", "health", "lock", instance)
+        return self.router(REGISTRY_TAG, "health", "lock", instance)
 
     def registry_health_failures(self, instance: str) -> str:
-        return self.router("registry", "health", "failures", instance)
+        return self.router(REGISTRY_TAG, "health", "failures", instance)
 
     # Module keys.
 

@@ -42,7 +42,15 @@ from .calls import EndpointCall as EndpointCall
 from .datamodels import DeclaredCommand, Registration
 from .keyspace import Keyspace
 from .logging import configure_logging, get_logger
-from .redis_client import create_redis
+from .redis_client import (
+    STANDALONE,
+    URL_SCHEMES,
+    RedisTopology,
+    create_redis,
+    namespace_setting,
+    prepare,
+    redis_db,
+)
 from .router_client import RouterClient, RouterError
 from .serving import hypercorn_config
 from .settings import EnvReader, SettingsError, exit_on_settings_error
@@ -78,18 +86,20 @@ class ModuleSettings:
     log_format: str = "json"
     drain_seconds: float = 10.0
     redis_url: str | None = None
+    redis_topology: RedisTopology = STANDALONE
     namespace: str | None = None
 
     @property
     def keyspace(self) -> Keyspace:
         """The names of this hub's Redis keys (``HUB_NAMESPACE`` prefixes them)."""
-        return Keyspace(self.namespace)
+        return Keyspace(self.namespace, redis_db(self.redis_url) if self.redis_url else 0)
 
     @classmethod
     def from_env(
         cls, environ: Mapping[str, str], *, default_name: str, default_port: int, version: str
     ) -> ModuleSettings:
         env = EnvReader(environ)
+        topology = RedisTopology.from_env(environ)
         router_url = env.url("ROUTER_URL", ("http", "https"))
         if router_url is None:
             env.required("ROUTER_URL")  # raises, naming the variable
@@ -104,8 +114,9 @@ class ModuleSettings:
             instance_id=env.optional("MODULE_INSTANCE_ID"),
             log_level=env.log_level(),
             log_format=env.log_format(),
-            redis_url=env.url("REDIS_URL", ("redis", "rediss", "unix")),
-            namespace=env.optional("HUB_NAMESPACE"),
+            redis_url=topology.resolve_url(env.url("REDIS_URL", URL_SCHEMES)),
+            redis_topology=topology,
+            namespace=namespace_setting(env),
         )
 
 
@@ -310,7 +321,10 @@ class ModuleBase:
     async def start(self) -> None:
         self.state = Lifecycle.INITIALIZING
         if self.settings.redis_url and self.redis is None:
-            self.redis = create_redis(self.settings.redis_url)
+            self.redis = create_redis(
+                self.settings.redis_url, topology=self.settings.redis_topology
+            )
+            await prepare(self.redis)
             self.used_tokens.use_redis(self.redis)
         await self.initialize()
         self.state = Lifecycle.READY

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.crc import key_slot
 
 from .errors import RateLimited
 from .failover import Failover
 from .keyspace import DEFAULT_KEYSPACE
+from .redis_client import is_cluster
 from .settings import parse_rate
 
 _WINDOWS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
@@ -110,12 +112,30 @@ if allowed == 1 then
     end
   end
 end
+local now = redis.call('TIME')
 local result = {allowed}
 for i = 1, #KEYS do
   result[#result + 1] = counts[i]
   result[#result + 1] = ttls[i]
 end
+result[#result + 1] = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 return result
+"""
+
+# KEYS: counters an earlier step counted; ARGV: the end of the window each was counted in (ms,
+# server time). A counter is given its hit back only while that same window lasts: a window that
+# ended and began again (another request's) ends at least one window length later.
+_UNDO = """
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+for i, key in ipairs(KEYS) do
+  local ttl = redis.call('PTTL', key)
+  local count = tonumber(redis.call('GET', key) or '0')
+  if ttl > 0 and count > 0 and math.abs(now_ms + ttl - tonumber(ARGV[i])) < 500 then
+    redis.call('DECR', key)
+  end
+end
+return 1
 """
 
 
@@ -125,26 +145,92 @@ def _state(quota: Quota, count: int, ttl_ms: int) -> QuotaState:
     return QuotaState(quota, quota.rate.limit - count, reset)
 
 
+@dataclass(frozen=True, slots=True)
+class _Step:
+    """One Lua call's outcome: the decision and the end of each quota's window (server ms)."""
+
+    decision: Decision
+    keys: list[str]
+    ends_ms: list[int]
+
+
 class RedisRateLimiter:
-    """Counters ``{prefix}{quota.key}`` in Redis; one Lua call per decision."""
+    """Counters ``{prefix}{quota.key}`` in Redis; one Lua call per decision and hash slot.
+
+    On a cluster, the quotas of one decision may live in several slots (a key's quotas are
+    tagged ``{k:<key>}``, a community's and its users' ``{c:<community>}``). Each slot is then
+    one check-and-count step, in order; when a later step refuses, the earlier steps' hits are
+    given back (in the same window only). The limit stays exact: a hit is counted only after
+    its quotas allowed it, and a refused request's hits are taken back, so a quota never counts
+    more admitted requests than its limit. The one cost: between a step and its undo a
+    concurrent request may see that quota one hit fuller and be refused.
+    """
 
     def __init__(
-        self, redis: aioredis.Redis, prefix: str = DEFAULT_KEYSPACE.ratelimit_prefix
+        self,
+        redis: aioredis.Redis,
+        prefix: str = DEFAULT_KEYSPACE.ratelimit_prefix,
+        *,
+        split_slots: bool | None = None,
     ) -> None:
         self._prefix = prefix
+        self._split = is_cluster(redis) if split_slots is None else split_slots
         self._script = redis.register_script(_HIT)
+        self._undo = redis.register_script(_UNDO)
 
     async def hit(self, quotas: Sequence[Quota]) -> Decision:
         if not quotas:
             return Decision(True, ())
+        if not self._split:
+            return (await self._step(quotas)).decision
+        groups = self._slot_groups(quotas)
+        done: list[_Step] = []
+        for index, group in enumerate(groups):
+            step = await self._step(group)
+            if not step.decision.allowed:
+                await self._give_back(done)
+                later = [await self._step(g, count=False) for g in groups[index + 1 :]]
+                return _in_order(quotas, False, _given_back(done), step, *later)
+            done.append(step)
+        return _in_order(quotas, True, *done)
+
+    def _slot_groups(self, quotas: Sequence[Quota]) -> list[list[Quota]]:
+        groups: dict[int, list[Quota]] = {}
+        for quota in quotas:
+            groups.setdefault(key_slot(f"{self._prefix}{quota.key}".encode()), []).append(quota)
+        return list(groups.values())
+
+    async def _step(self, quotas: Sequence[Quota], *, count: bool = True) -> _Step:
+        """Check-and-count ``quotas`` (one slot); ``count=False`` only reads them (limit 0)."""
         args: list[int] = []
         for quota in quotas:
-            args += [quota.rate.limit, quota.rate.window_seconds]
-        raw = await self._script(keys=[f"{self._prefix}{q.key}" for q in quotas], args=args)
-        states = tuple(
-            _state(q, int(raw[1 + 2 * i]), int(raw[2 + 2 * i])) for i, q in enumerate(quotas)
-        )
-        return Decision(bool(int(raw[0])), states)
+            args += [quota.rate.limit if count else 0, quota.rate.window_seconds]
+        keys = [f"{self._prefix}{q.key}" for q in quotas]
+        raw = await self._script(keys=keys, args=args)
+        now_ms = int(raw[-1])
+        ttls = [int(raw[2 + 2 * i]) for i in range(len(quotas))]
+        states = tuple(_state(q, int(raw[1 + 2 * i]), ttls[i]) for i, q in enumerate(quotas))
+        return _Step(Decision(bool(int(raw[0])), states), keys, [now_ms + t for t in ttls])
+
+    async def _give_back(self, done: Sequence[_Step]) -> None:
+        for step in done:
+            await self._undo(keys=step.keys, args=step.ends_ms)
+
+
+def _given_back(done: Sequence[_Step]) -> _Step:
+    """The earlier steps as they stand once their hits were given back."""
+    states = tuple(
+        QuotaState(s.quota, s.remaining + 1, s.reset_seconds)
+        for step in done
+        for s in step.decision.states
+    )
+    return _Step(Decision(True, states), [], [])
+
+
+def _in_order(quotas: Sequence[Quota], allowed: bool, *steps: _Step) -> Decision:
+    """One decision whose states follow the order the caller gave its quotas in."""
+    found = {id(s.quota): s for step in steps for s in step.decision.states}
+    return Decision(allowed, tuple(found[id(q)] for q in quotas))
 
 
 class MemoryRateLimiter:

@@ -11,9 +11,12 @@ from flask_core.tokens import verify_router_token
 from tests.conftest import KeyFactory
 from tests.support.servers import serve_app
 from tests.support.standin import registration
+from tests.support.stores import ALL_REDIS_MODES
 from tests.support.waiting import allow_strays, eventually, wait_until
 
 from .conftest import StandInModule
+
+pytestmark = ALL_REDIS_MODES
 
 CHAT = {"platform": "twitch", "type": "chat.message", "channel_id": "chan", "user_id": "twitch:7"}
 

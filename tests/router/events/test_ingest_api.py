@@ -12,6 +12,9 @@ from quart.typing import TestClientProtocol
 from router.app import create_app
 from router.settings import RouterSettings
 from tests.conftest import KeyFactory, settings_with
+from tests.support.stores import ALL_REDIS_MODES
+
+pytestmark = ALL_REDIS_MODES
 
 EVENT = {"platform": "twitch", "type": "chat.message", "payload": {"text": "hello"}}
 

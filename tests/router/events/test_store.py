@@ -7,6 +7,9 @@ import redis.asyncio as aioredis
 
 from router.events.models import GROUPS_KEY, build_envelope, stream_key
 from router.events.store import EventStore
+from tests.support.stores import ALL_REDIS_MODES
+
+pytestmark = ALL_REDIS_MODES
 
 
 def _event(**overrides: Any) -> dict[str, Any]:

@@ -15,7 +15,10 @@ from router.settings import RouterSettings
 from router.state import RouterState
 from tests.support.audit import wait_for_records
 from tests.support.keys import KeyFactory
+from tests.support.stores import ALL_REDIS_MODES
 from tests.support.waiting import eventually, let_time_pass
+
+pytestmark = ALL_REDIS_MODES
 
 RESOLVE = "/api/v1/communities/resolve?platform=twitch&channel_id=1"
 

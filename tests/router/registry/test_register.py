@@ -7,7 +7,10 @@ from quart.typing import TestClientProtocol
 
 from tests.support.keys import KeyFactory
 from tests.support.standin import registration
+from tests.support.stores import ALL_REDIS_MODES
 from tests.support.waiting import wait_until
+
+pytestmark = ALL_REDIS_MODES
 
 URL = "http://127.0.0.1:9"
 

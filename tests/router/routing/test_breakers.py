@@ -15,9 +15,12 @@ from tests.support.pubsub import PubSubCollector
 from tests.support.routers import running_router
 from tests.support.servers import serve_app
 from tests.support.standin import Behaviour, registration, standin_app
+from tests.support.stores import ALL_REDIS_MODES
 from tests.support.waiting import let_time_pass, wait_until
 
 from .conftest import Caller, Module
+
+pytestmark = ALL_REDIS_MODES
 
 
 async def breaker_of(caller: Caller) -> str:

@@ -15,6 +15,9 @@ from router.settings import RouterSettings
 from tests.support.keys import KeyFactory
 from tests.support.processes import router_process as run_router
 from tests.support.routers import running_router
+from tests.support.stores import ALL_REDIS_MODES
+
+pytestmark = ALL_REDIS_MODES
 
 
 @pytest.fixture

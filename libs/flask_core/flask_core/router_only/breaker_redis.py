@@ -21,9 +21,9 @@ from ..breaker import (
     BreakerStore,
     Transition,
 )
-from ..failover import STORE_ERRORS, Failover
-from ..keyspace import DEFAULT_KEYSPACE
-from ..redis_client import reply_text
+from ..failover import Failover
+from ..keyspace import DEFAULT_KEYSPACE, tag
+from ..redis_client import OUTAGE_ERRORS, STORE_ERRORS, reply_text, store_fault
 
 _COMMON = """
 local key, wkey = KEYS[1], KEYS[2]
@@ -141,7 +141,10 @@ return state
 
 
 class RedisBreakerStore:
-    """Breakers in Redis hashes ``{prefix}{name}``; every worker and replica agrees."""
+    """Breakers in Redis hashes ``{prefix}{b:<name>}``; every worker and replica agrees.
+
+    A breaker's hash and its window share the hash tag, so each script runs on one slot.
+    """
 
     def __init__(
         self,
@@ -163,7 +166,8 @@ class RedisBreakerStore:
         self._reset = redis.register_script(_RESET)
 
     def _keys(self, name: str) -> list[str]:
-        return [f"{self._prefix}{name}", f"{self._prefix}{name}:window"]
+        key = self._prefix + tag("b", name)
+        return [key, f"{key}:window"]
 
     def _head(self, name: str) -> list[Any]:
         return [self._channel, json.dumps(dict(self._meta(name)))]
@@ -246,8 +250,10 @@ class FailoverBreakerStore(Failover[BreakerStore]):
         local = await self.local.reset(name)
         try:
             shared = await self.shared.reset(name)
-        except STORE_ERRORS as error:  # even mid-cooldown: an admin reset must reach Redis
+        except OUTAGE_ERRORS as error:  # even mid-cooldown: an admin reset must reach Redis
             self.outage.failed(error)
             return local
+        except STORE_ERRORS as error:
+            raise store_fault(error, "a breaker reset") from error
         self.outage.recovered()
         return shared or local
