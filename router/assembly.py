@@ -47,6 +47,7 @@ from .events.service import EventService, EventWiring, token_signer
 from .keys.service import KeyService
 from .ratelimits.limits import RouterLimits
 from .registry.live import Registry
+from .registry.networks import ModuleNetworks
 from .registry.prober import HealthProber
 from .registry.store import RegistryStore
 from .routing.breakers import InstanceBreakers, breaker_meta
@@ -101,7 +102,7 @@ async def assemble(
             commands=view,
             dispatcher=dispatcher,
             data_dir=settings.data_dir,
-            sign=token_signer(signing_key),
+            sign=token_signer(signing_key, settings.events.delivery_timeout_seconds),
             metrics=metrics,
         )
         events = await _open_events(stack, wiring, settings)
@@ -214,7 +215,12 @@ async def _open_registry(
     audit: AuditTrail,
 ) -> tuple[Registry, InstanceBreakers]:
     """The live registry (listener, poll, prober) and the breakers its messages keep current."""
-    registry = Registry(RegistryStore(dal, settings.lease_ttl_seconds), redis, keyspace=keyspace)
+    registry = Registry(
+        RegistryStore(dal, settings.lease_ttl_seconds),
+        redis,
+        keyspace=keyspace,
+        networks=ModuleNetworks(settings.module_networks),
+    )
     shared = RedisBreakerStore(
         redis,
         settings.breaker,

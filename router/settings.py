@@ -10,6 +10,7 @@ from flask_core.breaker import BreakerPolicy
 from flask_core.settings import EnvReader
 
 from .events.settings import EventSettings
+from .registry.networks import Network, parse_networks
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,9 @@ class RouterSettings:
     rate_limit_key: str = "600/minute"
     rate_limit_community: str = "6000/minute"
     rate_limit_user: str = "60/minute"
+    rate_limit_anonymous: str = "120/minute"
+    # Empty: a module may live anywhere (SPEC §1, ROUTER_MODULE_NETWORKS).
+    module_networks: tuple[Network, ...] = ()
     lease_ttl_seconds: int = 30
     health_interval_seconds: int = 10
     health_timeout_seconds: float = 2.0
@@ -56,6 +60,8 @@ class RouterSettings:
             rate_limit_key=env.rate("ROUTER_RATE_LIMIT_KEY", "600/minute"),
             rate_limit_community=env.rate("ROUTER_RATE_LIMIT_COMMUNITY", "6000/minute"),
             rate_limit_user=env.rate("ROUTER_RATE_LIMIT_USER", "60/minute"),
+            rate_limit_anonymous=env.rate("ROUTER_RATE_LIMIT_ANONYMOUS", "120/minute"),
+            module_networks=env.convert("ROUTER_MODULE_NETWORKS", (), parse_networks),
             lease_ttl_seconds=env.integer("ROUTER_LEASE_TTL_SECONDS", 30, minimum=1, maximum=86400),
             health_interval_seconds=env.integer(
                 "ROUTER_HEALTH_INTERVAL_SECONDS", 10, minimum=1, maximum=3600

@@ -106,10 +106,20 @@ class HealthProber:
             self._report(instance, verdict)
 
     async def _check(self, instance: InstanceView) -> bool:
-        try:
-            response = await self._http.get(
-                f"{instance.base_url}{instance.health_check}", timeout=self._timeout
+        # Checked at every probe: a host name may point elsewhere than when it registered.
+        reachable = await self._registry.networks.check(
+            f"{instance.base_url}{instance.health_check}"
+        )
+        if reachable is None:
+            _log.warning(
+                "not probing %s: its address is outside ROUTER_MODULE_NETWORKS",
+                instance.breaker_name,
+                extra={"event_type": "SYSTEM", "action": "module.health"},
             )
+            return False
+        url, headers = reachable.pinned()
+        try:
+            response = await self._http.get(url, headers=headers, timeout=self._timeout)
         except httpx.HTTPError:
             return False
         if response.status_code != 200:
@@ -126,14 +136,18 @@ class HealthProber:
             "instance %s is %s",
             instance.breaker_name,
             "healthy again" if verdict == "up" else "unavailable",
-            extra={"event_type": "SYSTEM", "action": "module.health", "result": verdict},
+            extra={
+                "event_type": "SYSTEM",
+                "action": "module.health",
+                "result": "success" if verdict == "up" else "failure",
+            },
         )
         self._audit.record(
             "SYSTEM",
             "module.health",
-            "healthy" if verdict == "up" else "unavailable",
+            "success" if verdict == "up" else "failure",
             reason=None if verdict == "up" else "repeated health-check failures",
-            details=details,
+            details={**details, "health": "healthy" if verdict == "up" else "unavailable"},
         )
 
     async def _reap(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any, Protocol
 
 from quart import Blueprint, Response, request
@@ -34,6 +35,22 @@ REGISTRY = ServiceSlot[Registry]("router.registry")
 BREAKERS = ServiceSlot[BreakerControl]("router.breakers")
 
 
+def _registry_writer(principal: Principal) -> None:
+    """The registry serves every community, so only a global admin or a key bound to a
+    module may change it (SPEC §3)."""
+    if principal.role == "admin":
+        if not principal.is_global:
+            raise errors.Forbidden(
+                "Only a global admin or a key bound to the module may change the registry.",
+                reason="registry write by a community-scoped admin",
+            )
+    elif principal.module_id is None:
+        raise errors.Forbidden(
+            "Only a key bound to the module may change the registry.",
+            reason="registry write by a key not bound to a module",
+        )
+
+
 def _check_binding(principal: Principal, module_id: str) -> None:
     """A key bound to a module may manage only that module."""
     if principal.module_id is not None and principal.module_id != module_id:
@@ -48,8 +65,8 @@ def _bound_to_path_module(principal: Principal) -> None:
     _check_binding(principal, (request.view_args or {}).get("module_id", ""))
 
 
-MODULE_KEY = api_key("trigger", "action", "core", "admin")
-OWN_MODULE = MODULE_KEY.also(_bound_to_path_module)
+REGISTRY_WRITER = api_key("trigger", "action", "core", "admin").also(_registry_writer)
+OWN_MODULE = REGISTRY_WRITER.also(_bound_to_path_module)
 GLOBAL_ADMIN = api_key("admin").also(
     # Breakers serve every community.
     global_scope_only(
@@ -59,12 +76,18 @@ GLOBAL_ADMIN = api_key("admin").also(
 
 
 @blueprint.post("/register")
-@route(guard=MODULE_KEY, body=REGISTER_SCHEMA)
+@route(guard=REGISTRY_WRITER, body=REGISTER_SCHEMA)
 async def register() -> Response:
-    """Register (or re-register) a module instance."""
+    """Register (or re-register) a module instance; it serves the communities of the key."""
+    principal = current_principal()
     registration = parse_registration(await read_json(), request.remote_addr)
-    _check_binding(current_principal(), registration.module_id)
+    _check_binding(principal, registration.module_id)
     registry = REGISTRY.get()
+    if await registry.networks.check(registration.base_url) is None:
+        raise errors.ValidationError({"base_url": ["outside the networks modules may live in"]})
+    registration = dataclasses.replace(
+        registration, owner_key_id=principal.key_id, communities=principal.communities
+    )
     registered = await registry.store.register(registration)
     await registry.instance_registered(registration.module_id, registration.instance_id)
     await registry.changed()

@@ -88,7 +88,7 @@ class Dispatcher:
         correlation_id: str,
     ) -> dict[str, Any]:
         """Call ``action_id`` and return the SPEC §5 200 body; raise a problem otherwise."""
-        route = self.registry.action(action_id)
+        route = self.registry.action(action_id, community_id)
         if route is None:
             raise errors.NotFound(f"No module declares action {action_id!r}.")
         started = time.perf_counter()
@@ -120,13 +120,14 @@ class Dispatcher:
 
     async def send(self, outbound: Outbound, read: Reader) -> Any:
         """Make ``outbound`` on an admitted instance; ``read`` interprets the module's answer."""
-        instance, probe = await self._admit(outbound.module_id)
+        instance, probe = await self._admit(outbound.module_id, outbound.community_id)
         return await self._call(outbound, instance, probe, read)
 
-    async def _admit(self, module_id: str) -> tuple[InstanceView, bool]:
-        """The instance to call and whether the call is a half-open probe; 503 if none."""
-        module = self.registry.module(module_id)
-        candidates = module.available_instances() if module else []
+    async def _admit(self, module_id: str, community: str) -> tuple[InstanceView, bool]:
+        """The instance to call and whether the call is a half-open probe; 503 if none.
+
+        Only instances registered for ``community`` are candidates (SPEC §3)."""
+        candidates = self.registry.instances_for(module_id, community)
         if not candidates:
             raise errors.ModuleUnavailable(f"No healthy instance of module {module_id}.")
         retry_after = math.inf
@@ -150,7 +151,8 @@ class Dispatcher:
             subject=outbound.subject,
             community_id=outbound.community_id,
             action_id=outbound.claim,
-            ttl_seconds=max(30, math.ceil(outbound.timeout_ms / 1000) + 5),
+            # As long as the call may take, plus 5 s of clock skew (issue() caps it at 60 s).
+            ttl_seconds=math.ceil(outbound.timeout_ms / 1000) + 5,
             body=outbound.content,  # bound to the exact bytes sent (body_sha256)
         )
         headers = {
