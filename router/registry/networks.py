@@ -36,22 +36,27 @@ def parse_networks(text: str) -> tuple[Network, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Reachable:
-    """A URL inside the fence, with the address its host resolved to when it was checked."""
+    """A URL inside the fence, with the addresses its host resolved to when it was checked."""
 
     url: str
-    address: Address | None  # None when no fence applies (the client resolves as usual)
+    addresses: tuple[Address, ...]  # empty when no fence applies (the client resolves)
 
-    def pinned(self) -> tuple[str, dict[str, str]]:
-        """The URL to fetch and its extra headers: plain HTTP connects to the checked address
-        (Host keeps the name), so the name cannot be re-pointed between check and fetch."""
+    def pinned(self) -> list[tuple[str, dict[str, str]]]:
+        """The URLs to try in order, with their extra headers: plain HTTP connects to a
+        checked address (Host keeps the name), so the name cannot be re-pointed between check
+        and fetch."""
         parts = urlsplit(self.url)
-        if self.address is None or parts.scheme != "http" or parts.hostname is None:
-            return self.url, {}
-        literal = self.address.compressed
-        host = f"[{literal}]" if self.address.version == 6 else literal
-        netloc = f"{host}:{parts.port}" if parts.port else host
-        pinned = SplitResult(parts.scheme, netloc, parts.path, parts.query, parts.fragment)
-        return pinned.geturl(), {"Host": parts.netloc.rpartition("@")[2]}
+        if not self.addresses or parts.scheme != "http" or parts.hostname is None:
+            return [(self.url, {})]
+        host_header = {"Host": parts.netloc.rpartition("@")[2]}
+        return [(_with_host(parts, address), host_header) for address in self.addresses]
+
+
+def _with_host(parts: SplitResult, address: Address) -> str:
+    literal = address.compressed
+    host = f"[{literal}]" if address.version == 6 else literal
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return SplitResult(parts.scheme, netloc, parts.path, parts.query, parts.fragment).geturl()
 
 
 class ModuleNetworks:
@@ -70,14 +75,14 @@ class ModuleNetworks:
     async def check(self, url: str) -> Reachable | None:
         """The URL with its checked address, or None when it leads outside the fence."""
         if not self.fenced:
-            return Reachable(url, None)
+            return Reachable(url, ())
         host = urlsplit(url).hostname
         if not host:
             return None
         addresses = await _resolve(host)
         if not addresses or not all(self.contains(address) for address in addresses):
             return None
-        return Reachable(url, addresses[0])
+        return Reachable(url, tuple(addresses))
 
 
 async def _resolve(host: str) -> list[Address]:

@@ -21,6 +21,7 @@ from flask_core.redis_client import reply_text
 from ..audit.records import AuditSink
 from .live import Registry
 from .models import InstanceView
+from .networks import Reachable
 
 _log = get_logger("router.registry.prober")
 
@@ -117,10 +118,8 @@ class HealthProber:
                 extra={"event_type": "SYSTEM", "action": "module.health"},
             )
             return False
-        url, headers = reachable.pinned()
-        try:
-            response = await self._http.get(url, headers=headers, timeout=self._timeout)
-        except httpx.HTTPError:
+        response = await self._fetch(reachable)
+        if response is None:
             return False
         if response.status_code != 200:
             return False
@@ -129,6 +128,17 @@ class HealthProber:
         except ValueError:
             return False
         return not isinstance(body, dict) or body.get("status") != "unhealthy"
+
+    async def _fetch(self, reachable: Reachable) -> httpx.Response | None:
+        """The health answer through the first checked address that accepts a connection."""
+        for url, headers in reachable.pinned():
+            try:
+                return await self._http.get(url, headers=headers, timeout=self._timeout)
+            except httpx.ConnectError:
+                continue
+            except httpx.HTTPError:
+                return None
+        return None
 
     def _report(self, instance: InstanceView, verdict: str) -> None:
         details = {"module_id": instance.module_id, "instance_id": instance.instance_id}
