@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from flask_core import errors
+from flask_core import errors, jsonio
 from flask_core.api import REQUEST_ID_HEADER, dumps
 from flask_core.auth import COMMUNITY_HEADER
 from flask_core.tokens import SigningKey
@@ -211,8 +211,10 @@ def read_action_answer(module_id: str, response: httpx.Response) -> Outcome:
     if not response.content:
         return Outcome(result=None)
     try:
-        return Outcome(result=response.json())
-    except ValueError:
+        # Strict: NaN/Infinity, 1e999 or a lone surrogate from a module would otherwise be
+        # re-emitted as invalid JSON.
+        return Outcome(result=jsonio.loads(response.content))
+    except jsonio.InvalidJSON:
         return Outcome(
             healthy=False, error=errors.BadGateway(f"Module {module_id} answered invalid JSON.")
         )
