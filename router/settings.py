@@ -32,6 +32,8 @@ class RouterSettings:
     rate_limit_anonymous: str = "120/minute"
     # Empty: a module may live anywhere (SPEC §1, ROUTER_MODULE_NETWORKS).
     module_networks: tuple[Network, ...] = ()
+    # The window repeated AUTH failures are folded in (SPEC §10: a minute); tests shorten it.
+    auth_fold_seconds: int = 60
     lease_ttl_seconds: int = 30
     health_interval_seconds: int = 10
     health_timeout_seconds: float = 2.0

@@ -222,7 +222,10 @@ async def test_route_matrix(
             user = f"key:{keys[caller.label][1]}" if caller.role else None
             if want == "401":
                 ok = status == 401
-                denials.append(("AUTH", None, community))
+                # Repeated failures of one address without a key are folded into the first
+                # failure's record (SPEC §10).
+                if not any(category == "AUTH" for category, _, _ in denials):
+                    denials.append(("AUTH", None, community))
             elif want == "403":
                 ok = status == 403
                 denials.append(("AUTHZ", user, community))
