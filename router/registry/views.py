@@ -16,6 +16,7 @@ from flask_core.routes import route
 from flask_core.slots import ServiceSlot
 from flask_core.timestamps import rfc3339
 
+from .. import answers
 from ..audit.hooks import note_audit
 from .live import Registry
 from .models import InstanceView, ModuleView
@@ -76,7 +77,7 @@ GLOBAL_ADMIN = api_key("admin").also(
 
 
 @blueprint.post("/register")
-@route(guard=REGISTRY_WRITER, body=REGISTER_SCHEMA)
+@route(guard=REGISTRY_WRITER, body=REGISTER_SCHEMA, answers=answers.REGISTER_ANSWERS)
 async def register() -> Response:
     """Register (or re-register) a module instance; it serves the communities of the key."""
     principal = current_principal()
@@ -109,7 +110,7 @@ async def register() -> Response:
 
 
 @blueprint.post("/modules/<module_id>/instances/<instance_id>/heartbeat")
-@route(guard=OWN_MODULE, routine=True)
+@route(guard=OWN_MODULE, routine=True, answers=answers.ok(answers.LEASE))
 async def heartbeat(module_id: str, instance_id: str) -> Response:
     """Renew an instance's lease; 404 when it is gone (the module registers again)."""
     registry = REGISTRY.get()
@@ -121,7 +122,7 @@ async def heartbeat(module_id: str, instance_id: str) -> Response:
 
 
 @blueprint.delete("/modules/<module_id>/instances/<instance_id>")
-@route(guard=OWN_MODULE)
+@route(guard=OWN_MODULE, answers=answers.NO_CONTENT)
 async def deregister(module_id: str, instance_id: str) -> Response:
     """Remove an instance; it takes no new calls."""
     registry = REGISTRY.get()
@@ -159,7 +160,7 @@ async def _module_body(module: ModuleView) -> dict[str, Any]:
 
 
 @blueprint.get("/modules")
-@route(guard=api_key("core", "admin"))
+@route(guard=api_key("core", "admin"), answers=answers.ok(answers.MODULE_LIST))
 async def list_modules() -> Response:
     """Every registered module with its instances, health and breakers."""
     modules = REGISTRY.get().modules()
@@ -168,7 +169,7 @@ async def list_modules() -> Response:
 
 
 @blueprint.get("/modules/<module_id>")
-@route(guard=api_key("core", "admin"))
+@route(guard=api_key("core", "admin"), answers=answers.ok(answers.MODULE))
 async def get_module(module_id: str) -> Response:
     """One registered module."""
     module = REGISTRY.get().module(module_id)
@@ -202,7 +203,7 @@ async def services_health() -> Response:
 
 
 @blueprint.post("/admin/modules/<module_id>/instances/<instance_id>/breaker/reset")
-@route(guard=GLOBAL_ADMIN)
+@route(guard=GLOBAL_ADMIN, answers=answers.ok(answers.BREAKER_RESET))
 async def reset_breaker(module_id: str, instance_id: str) -> Response:
     """Close an instance's circuit breaker (global admins only: breakers serve everyone)."""
     module = REGISTRY.get().module(module_id)

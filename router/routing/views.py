@@ -16,6 +16,7 @@ from flask_core.slots import ServiceSlot
 from flask_core.tokens import SigningKey
 from flask_core.validation import USER_ID
 
+from .. import answers
 from ..ratelimits.limits import LIMITS
 from .dispatch import SERVICE_CLAIM_PREFIX, Dispatcher, Outbound, read_proxied_answer
 
@@ -35,6 +36,7 @@ ACTION_SCHEMA: dict[str, Any] = {
     guard=api_key("user", "trigger", "action", "core", "admin", scoped=True),
     body=ACTION_SCHEMA,
     limits=LimitMode.VIEW,
+    answers=answers.ok(answers.ACTION_RESULT),
 )
 async def call_action(action_id: str) -> Response:
     """Run an action on a healthy instance of the module that declared it."""
@@ -107,6 +109,7 @@ async def proxy(module_id: str, path: str) -> Response:
 
 @blueprint.get("/.well-known/jwks.json")
 @public
+@route(answers=answers.ok(answers.JWKS))
 async def jwks() -> Response:
     """The public key set that verifies router→module tokens."""
     return create_response(
