@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from flask_core import errors, jsonio
-from flask_core.api import REQUEST_ID_HEADER, dumps
+from flask_core.api import REQUEST_ID_HEADER
 from flask_core.auth import COMMUNITY_HEADER
 from flask_core.tokens import SigningKey
 
@@ -99,13 +99,19 @@ class Dispatcher:
             "context": context,
             "params": params,
         }
+        # Encoded strictly before any breaker is asked: a body that cannot be sent is the
+        # caller's 400, never an admitted call without an outcome.
+        try:
+            content = jsonio.dumpb(body)
+        except jsonio.UnserializableJSON as exc:
+            raise errors.ValidationError({"params": ["cannot be sent as JSON"]}) from exc
         outbound = Outbound(
             module_id=route.module_id,
             method="POST",
             path=route.path,
             claim=action_id,
             timeout_ms=route.timeout_ms,
-            content=dumps(body).encode(),
+            content=content,
             community_id=community_id,
             subject=user_id,
             correlation_id=correlation_id,

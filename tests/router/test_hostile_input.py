@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from quart import Quart
 from quart.typing import TestClientProtocol
 
+from flask_core import errors
 from flask_core.keyspace import DEFAULT_KEYSPACE
 from tests.support.keys import KeyFactory
 from tests.support.servers import serve_app
@@ -143,3 +144,21 @@ async def test_odd_dead_letter_limits_are_400(
         "/api/v1/admin/deadletters", query_string={"limit": limit}, headers={"X-API-Key": admin}
     )
     assert response.status_code == 400
+
+
+async def test_a_body_that_cannot_be_sent_is_refused_before_admission(
+    app: Quart, client: TestClientProtocol, api_key: KeyFactory, redis: aioredis.Redis
+) -> None:
+    """Chat commands reach the dispatcher without the HTTP reader: it checks on its own."""
+    admin = await api_key("admin")
+    behaviour = Behaviour()
+    async with serve_app(standin_app("i1", behaviour)) as url:
+        await client.post(
+            "/api/v1/register", json=registration("mod", url), headers={"X-API-Key": admin}
+        )
+        dispatcher = app.extensions["router"].dispatcher
+        for params in ({"text": "\ud800"}, {"n": float("inf")}, {"n": float("nan")}):
+            with pytest.raises(errors.ValidationError):
+                await dispatcher.dispatch("mod.echo", "c1", "twitch:1", {}, params, "req-1")
+    assert behaviour.calls == []
+    assert await redis.keys(f"{DEFAULT_KEYSPACE.breaker_prefix}*") == []
