@@ -111,10 +111,11 @@ async def test_the_prober_never_fetches_an_address_outside_the_networks(
             assert behaviour.health_checks == 1  # inside: probed through the checked address
             # The name now leads outside the fence (as if its DNS record had been re-pointed).
             state.registry.networks = ModuleNetworks(parse_networks("10.0.0.0/8"))
-            (instance,) = state.registry.module("quotes").instances
 
             async def probed_down() -> bool:
                 await prober.probe_all()
+                # Read afresh: a reload of the snapshot replaces the instance objects.
+                (instance,) = state.registry.module("quotes").instances
                 return not instance.healthy
 
             assert await eventually(probed_down)
