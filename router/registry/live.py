@@ -70,6 +70,10 @@ class Registry:
         route = self._commands.get(name.lower())
         return route if route is not None and self._serves(route.module_id, community) else None
 
+    def module_for(self, module_id: str, community: str) -> ModuleView | None:
+        """``module_id`` when it serves ``community`` (what the proxy by name may reach)."""
+        return self._modules.get(module_id) if self._serves(module_id, community) else None
+
     def instances_for(self, module_id: str, community: str) -> list[InstanceView]:
         """Healthy, leased instances of ``module_id`` registered for ``community``."""
         module = self._modules.get(module_id)

@@ -81,7 +81,7 @@ async def proxy(module_id: str, path: str) -> Response:
         raise errors.ValidationError({USER_HEADER: [f"must match {USER_ID}"]})
     await limits.check_caller(principal, community, user)
     target = f"/{path}"
-    module = DISPATCHER.get().registry.module(module_id)
+    module = DISPATCHER.get().registry.module_for(module_id, community)
     if module is None or target not in module.endpoints:
         raise errors.NotFound(f"Module {module_id!r} registered no endpoint {target!r}.")
     dispatcher = DISPATCHER.get()

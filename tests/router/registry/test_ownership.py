@@ -112,3 +112,24 @@ async def test_an_instance_answers_only_the_communities_of_its_key(
     module = app.extensions["router"].registry.module("quotes")
     owners = {i.instance_id: i.communities for i in module.instances}
     assert owners == {"ia": ("A",), "ib": ("B",)}
+
+
+async def test_the_proxy_reaches_a_module_only_in_its_key_communities(
+    client: TestClientProtocol, api_key: KeyFactory
+) -> None:
+    owner = await api_key("action", communities=["A"], module_id="notes")
+    user = await api_key("user", communities=["A", "B"])
+    behaviour = Behaviour()
+    async with serve_app(standin_app("n1", behaviour)) as url:
+        body = {**registration("notes", url, actions=()), "endpoints": ["/actions/list"]}
+        assert await _register(client, owner, body) == 201
+        answers = {}
+        for community in ("B", "A"):
+            response = await client.post(
+                "/api/v1/services/notes/actions/list",
+                json={"secret": f"of {community}"},
+                headers={"X-API-Key": user, "X-Community-ID": community},
+            )
+            answers[community] = response.status_code
+    assert answers == {"B": 404, "A": 200}
+    assert [call["body"] for call in behaviour.calls] == [{"secret": "of A"}]
