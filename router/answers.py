@@ -167,11 +167,26 @@ MODULE = obj(
     }
 )
 MODULE_LIST = items_of(MODULE)
+HEALTH_STATUS = {"enum": ["healthy", "degraded", "unavailable"]}
+SERVICES_HEALTH = obj(
+    {
+        "status": HEALTH_STATUS,
+        "services": {
+            "type": "object",
+            "additionalProperties": obj(
+                {"status": HEALTH_STATUS, "healthy_instances": COUNT, "instances": COUNT}
+            ),
+        },
+    }
+)
 BREAKER_RESET = obj(
     {"module_id": TEXT, "instance_id": TEXT, "breaker": {"enum": ["closed"]}, "previous": TEXT}
 )
 
 # -- actions and events (SPEC §5, §7) --------------------------------------------------------
+
+# The proxy by name passes the module's own answer through, whatever its type (SPEC §4).
+PROXIED = (Answer(200, ANY_JSON, media_type="*/*"),)
 
 ACTION_RESULT = obj(
     {

@@ -186,7 +186,7 @@ def _overall(statuses: list[str]) -> str:
 
 
 @blueprint.get("/health/services")
-@route(guard=api_key("core", "admin"))
+@route(guard=api_key("core", "admin"), answers=answers.ok(answers.SERVICES_HEALTH))
 async def services_health() -> Response:
     """The aggregated health of every registered module (the DWOS gateway's view)."""
     modules = REGISTRY.get().modules()

@@ -67,6 +67,7 @@ PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 @route(
     guard=api_key("user", "trigger", "action", "core", "admin", scoped=True),
     limits=LimitMode.VIEW,
+    answers=answers.PROXIED,
 )
 async def proxy(module_id: str, path: str) -> Response:
     """Forward a request to a registered endpoint of a healthy instance of a module.

@@ -71,7 +71,7 @@ async def test_base_url_defaults_to_the_peer_address_and_port(
 async def test_the_waddlebot_body_registers_with_the_defaults(
     client: TestClientProtocol, api_key: KeyFactory
 ) -> None:
-    key, admin = await api_key("action"), await api_key("admin")
+    key, admin = await api_key("action", module_id="stats"), await api_key("admin")
     body = {
         "module_id": "stats",
         "module_version": "0.2.0",
