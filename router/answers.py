@@ -202,6 +202,12 @@ EVENT_ANSWERS = (Answer(202, ACCEPTED), Answer(200, ACCEPTED))
 BATCH_ACCEPTED = obj({"results": {"type": "array", "items": ACCEPTED}})
 RESPONSE_ACCEPTED = obj({"response_id": TEXT})
 
+# -- the admin console (SPEC §12): static pages and assets -----------------------------------
+
+CONSOLE_REDIRECT = (Answer(308, {"type": "string"}, media_type="text/html"),)
+CONSOLE_PAGE = (Answer(200, {"type": "string"}, media_type="text/html"),)
+CONSOLE_ASSET = (Answer(200, {}, media_type="*/*"),)
+
 # -- probes (SPEC §2) ------------------------------------------------------------------------
 
 CONNECTION = {"enum": ["connected", "disconnected"]}
