@@ -96,8 +96,12 @@ class Registry:
 
     async def subscribers(self, event_type: str, community: str) -> list[ModuleView]:
         """Modules serving ``community`` that subscribed to ``event_type`` (or to ``*``)."""
+        # A module with no instance left still subscribes, so it gets what it missed when it
+        # is back; delivery then reaches only instances registered for the community.
         return [
-            m for m in self._modules.values() if m.subscribes_to(event_type) and m.serves(community)
+            m
+            for m in self._modules.values()
+            if m.subscribes_to(event_type) and self._serves(m.module_id, community)
         ]
 
     def on_breaker_message(self, handler: MessageHandler) -> None:
