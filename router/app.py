@@ -11,7 +11,7 @@ from flask_core.auth import check_guards
 from flask_core.metrics import RequestMetrics
 
 from .assembly import assemble
-from .audit.hooks import AUDIT
+from .audit.hooks import AUDIT, AUTH_FOLDING
 from .audit.views import AUDIT_STORE
 from .audit.views import blueprint as audit_blueprint
 from .communities.views import COMMUNITIES
@@ -73,6 +73,7 @@ def _provide(app: Quart, router: RouterState) -> None:
     """Hand each domain's routes and hooks the one service they use."""
     app.extensions["router"] = router  # the whole, for tools and tests; views use their slot
     AUDIT.fill(app, router.audit)
+    AUTH_FOLDING.fill(app, router.auth_folding)
     AUDIT_STORE.fill(app, router.audit_store)
     COMMUNITIES.fill(app, router.communities)
     KEYS.fill(app, router.keys)

@@ -39,6 +39,7 @@ from flask_core.tasks import BackgroundTasks
 from flask_core.tokens import SigningKey, load_or_create_private_key, load_private_key
 
 from . import MIGRATIONS, __version__
+from .audit.folding import AuthFailureFolding
 from .audit.store import AuditStore
 from .audit.trail import AuditTrail
 from .communities.store import CommunityStore
@@ -47,6 +48,7 @@ from .events.service import EventService, EventWiring, token_signer
 from .keys.service import KeyService
 from .ratelimits.limits import RouterLimits
 from .registry.live import Registry
+from .registry.networks import ModuleNetworks
 from .registry.prober import HealthProber
 from .registry.store import RegistryStore
 from .routing.breakers import InstanceBreakers, breaker_meta
@@ -83,6 +85,7 @@ async def assemble(
         audit = AuditTrail("router", __version__)
         await audit.start(AuditStore(dal), settings.data_dir / "spool" / "audit")
         _on_close(stack, "audit", audit.close)
+        auth_folding = _open_auth_folding(stack, settings, keyspace, redis, audit)
         keys = await _open_keys(stack, settings, dal, redis, keyspace)
         signing_key = await load_signing_key(settings)
         registry, breakers = await _open_registry(
@@ -105,7 +108,7 @@ async def assemble(
             commands=view,
             dispatcher=dispatcher,
             data_dir=settings.data_dir,
-            sign=token_signer(signing_key),
+            sign=token_signer(signing_key, settings.events.delivery_timeout_seconds),
             metrics=metrics,
         )
         events = await _open_events(stack, wiring, settings)
@@ -116,6 +119,7 @@ async def assemble(
             redis=redis,
             http=http,
             audit=audit,
+            auth_folding=auth_folding,
             audit_store=AuditStore(dal),
             communities=CommunityStore(dal),
             keys=keys,
@@ -128,6 +132,7 @@ async def assemble(
                 key=Rate.parse(settings.rate_limit_key),
                 community=Rate.parse(settings.rate_limit_community),
                 user=Rate.parse(settings.rate_limit_user),
+                anonymous=Rate.parse(settings.rate_limit_anonymous),
             ),
             events=events,
         )
@@ -159,6 +164,22 @@ def _on_close(stack: ServiceStack, name: str, close: Callable[[], Awaitable[Any]
             stack.closed.append(name)
 
     stack.push_async_callback(step)
+
+
+def _open_auth_folding(
+    stack: ServiceStack,
+    settings: RouterSettings,
+    keyspace: Keyspace,
+    redis: aioredis.Redis,
+    audit: AuditTrail,
+) -> AuthFailureFolding:
+    """AUTH failure counting; closed after its summariser stops, before the trail closes."""
+    folding = AuthFailureFolding(
+        redis, audit, window_seconds=settings.auth_fold_seconds, keyspace=keyspace
+    )
+    stack.callback(folding.close)
+    _task_set(stack, "auth folding").spawn("audit.folding", folding.run())
+    return folding
 
 
 def _task_set(stack: ServiceStack, name: str) -> BackgroundTasks:
@@ -222,7 +243,12 @@ async def _open_registry(
     audit: AuditTrail,
 ) -> tuple[Registry, InstanceBreakers]:
     """The live registry (listener, poll, prober) and the breakers its messages keep current."""
-    registry = Registry(RegistryStore(dal, settings.lease_ttl_seconds), redis, keyspace=keyspace)
+    registry = Registry(
+        RegistryStore(dal, settings.lease_ttl_seconds),
+        redis,
+        keyspace=keyspace,
+        networks=ModuleNetworks(settings.module_networks),
+    )
     shared = RedisBreakerStore(
         redis,
         settings.breaker,

@@ -12,6 +12,7 @@ from flask_core.redis_client import STANDALONE, RedisTopology, namespace_setting
 from flask_core.settings import EnvReader
 
 from .events.settings import EventSettings
+from .registry.networks import Network, parse_networks
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,11 @@ class RouterSettings:
     rate_limit_key: str = "600/minute"
     rate_limit_community: str = "6000/minute"
     rate_limit_user: str = "60/minute"
+    rate_limit_anonymous: str = "120/minute"
+    # Empty: a module may live anywhere (SPEC §1, ROUTER_MODULE_NETWORKS).
+    module_networks: tuple[Network, ...] = ()
+    # The window repeated AUTH failures are folded in (SPEC §10: a minute); tests shorten it.
+    auth_fold_seconds: int = 60
     lease_ttl_seconds: int = 30
     health_interval_seconds: int = 10
     health_timeout_seconds: float = 2.0
@@ -69,6 +75,8 @@ class RouterSettings:
             rate_limit_key=env.rate("ROUTER_RATE_LIMIT_KEY", "600/minute"),
             rate_limit_community=env.rate("ROUTER_RATE_LIMIT_COMMUNITY", "6000/minute"),
             rate_limit_user=env.rate("ROUTER_RATE_LIMIT_USER", "60/minute"),
+            rate_limit_anonymous=env.rate("ROUTER_RATE_LIMIT_ANONYMOUS", "120/minute"),
+            module_networks=env.convert("ROUTER_MODULE_NETWORKS", (), parse_networks),
             lease_ttl_seconds=env.integer("ROUTER_LEASE_TTL_SECONDS", 30, minimum=1, maximum=86400),
             health_interval_seconds=env.integer(
                 "ROUTER_HEALTH_INTERVAL_SECONDS", 10, minimum=1, maximum=3600

@@ -10,6 +10,7 @@ import httpx
 from flask_core.database import AsyncDAL
 from flask_core.tokens import SigningKey
 
+from .audit.folding import AuthFailureFolding
 from .audit.store import AuditStore
 from .audit.trail import AuditTrail
 from .communities.store import CommunityStore
@@ -38,6 +39,7 @@ class RouterState:
     redis: aioredis.Redis
     http: httpx.AsyncClient
     audit: AuditTrail
+    auth_folding: AuthFailureFolding
     audit_store: AuditStore
     communities: CommunityStore
     keys: KeyService

@@ -8,12 +8,15 @@ from quart import Quart, Response, g, request
 
 from flask_core.api import route_label
 from flask_core.auth import COMMUNITY_HEADER, Principal
+from flask_core.logging import aaa_result
 from flask_core.slots import ServiceSlot
 from flask_core.validation import COMMUNITY_ID
 
+from .folding import AuthFailureFolding
 from .trail import AuditTrail
 
 AUDIT = ServiceSlot[AuditTrail]("router.audit")
+AUTH_FOLDING = ServiceSlot[AuthFailureFolding]("router.audit.folding")
 
 MUTATING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 AUDITED_PREFIXES = ("/api/v1/admin/", "/api/v1/register", "/api/v1/modules/")
@@ -29,20 +32,35 @@ def _action() -> str:
     return f"{request.method} {route_label()}"
 
 
-async def audit_denial(category: str, reason: str, principal: Principal | None) -> None:
+async def audit_denial(
+    category: str, reason: str, principal: Principal | None, *, key_prefix: str | None = None
+) -> None:
     """Record an AUTH or AUTHZ denial of the current request (never the key itself).
 
     The ``on_denied`` hook of ``flask_core.auth.install_auth``: it sees every refusal once,
-    whether the guard or a view raised it.
+    whether the guard or a view raised it. An AUTH failure is recorded only when it is the
+    first of its client address and key prefix (``-``: no key) in the folding window; the
+    others are counted into a summary (``folding.py``).
     """
+    details: dict[str, Any] = {
+        "method": request.method,
+        "path": request.path,
+        "remote": request.remote_addr,
+        "status": 401 if category == "AUTH" else 403,
+    }
+    if category == "AUTH":
+        prefix = key_prefix or "-"
+        if await AUTH_FOLDING.get().count(request.remote_addr or "-", prefix) > 1:
+            return
+        details.update(key_prefix=prefix, count=1)
     AUDIT.get().record(
         category,
         _action(),
-        "401" if category == "AUTH" else "403",
+        "denied",
         community=_claimed_community(),
         user=f"key:{principal.key_id}" if principal else None,
         reason=reason,
-        details={"method": request.method, "path": request.path, "remote": request.remote_addr},
+        details=details,
     )
 
 
@@ -73,9 +91,13 @@ def install_audit_hooks(app: Quart) -> None:
             AUDIT.get().record(
                 "AUDIT",
                 _action(),
-                str(response.status_code),
+                aaa_result(response.status_code),
                 community=g.get("audit_community") or g.get("community"),
                 user=f"key:{principal.key_id}" if principal else None,
-                details={"path": request.path, **g.get("audit_details", {})},
+                details={
+                    "path": request.path,
+                    "status": response.status_code,
+                    **g.get("audit_details", {}),
+                },
             )
         return response

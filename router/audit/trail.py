@@ -190,7 +190,7 @@ class AuditTrail:
         note = AuditRecord(
             category="SYSTEM",
             action="audit.overflow",
-            result="dropped",
+            result="failure",
             module=self.module,
             version=self.version,
             reason="audit queue full",

@@ -18,6 +18,7 @@ from flask_core.routes import route
 from flask_core.slots import ServiceSlot
 from flask_core.validation import COMMUNITY_ID
 
+from .. import answers
 from ..scope import AdminScope
 from .query import AUDIT_EXPORT, AUDIT_QUERY, DEFAULT_LIMIT, encode_cursor, parse_audit_query
 from .stats import BUCKETS, StatsRange, audit_stats
@@ -54,7 +55,7 @@ STATS_QUERY = {
 
 
 @blueprint.get("")
-@route(query=AUDIT_QUERY)
+@route(query=AUDIT_QUERY, answers=answers.ok(answers.AUDIT_PAGE))
 async def query_audit() -> Response:
     """Audit records, newest first, filtered and paginated by cursor."""
     query = parse_audit_query(declared_query(), default_limit=DEFAULT_LIMIT)
@@ -87,7 +88,7 @@ async def _export_lines(kind: str, rows: AsyncIterator[Any]) -> AsyncIterator[by
 
 
 @blueprint.get("/export")
-@route(query=AUDIT_EXPORT)
+@route(query=AUDIT_EXPORT, answers=answers.AUDIT_EXPORT)
 async def export_audit() -> Response:
     """Stream the matching records as NDJSON or CSV."""
     params = declared_query()
@@ -101,7 +102,7 @@ async def export_audit() -> Response:
 
 
 @blueprint.get("/stats")
-@route(query=STATS_QUERY)
+@route(query=STATS_QUERY, answers=answers.ok(answers.AUDIT_STATS))
 async def stats_audit() -> Response:
     """Records per time bucket and category, for charts (scoped admins: their communities)."""
     params = declared_query()
@@ -116,7 +117,7 @@ async def stats_audit() -> Response:
 
 
 @blueprint.get("/verify")
-@route(query={})
+@route(query={}, answers=answers.ok(answers.AUDIT_VERIFY))
 async def verify_audit() -> Response:
     """Check the whole hash chain (the chain spans communities: global admins only)."""
     declared_query()

@@ -12,6 +12,7 @@ from flask_core.routes import route, validated_body
 from flask_core.slots import ServiceSlot
 from flask_core.validation import COMMUNITY_ID, STORABLE_TEXT
 
+from .. import answers
 from ..audit.hooks import note_audit
 from ..scope import AdminScope
 from .store import CommunityStore, channel_json, community_json, linked_channel_json
@@ -45,7 +46,7 @@ MAX_QUERY_TEXT = 128
 
 
 @blueprint.post("/admin/communities")
-@route(guard=ADMIN, body=CREATE_COMMUNITY)
+@route(guard=ADMIN, body=CREATE_COMMUNITY, answers=answers.ok(answers.COMMUNITY, 201))
 async def create_community() -> Response:
     """Create a community (a scoped admin only one of its own ids)."""
     body = await validated_body()
@@ -59,7 +60,7 @@ async def create_community() -> Response:
 
 
 @blueprint.get("/admin/communities")
-@route(guard=ADMIN, query={})
+@route(guard=ADMIN, query={}, answers=answers.ok(answers.COMMUNITY_LIST))
 async def list_communities() -> Response:
     """The communities this admin manages."""
     declared_query()  # takes no parameters: refuse any, rather than ignore a filter
@@ -68,7 +69,11 @@ async def list_communities() -> Response:
 
 
 @blueprint.post("/admin/communities/<community_id>/channels")
-@route(guard=ADMIN, body=ADD_CHANNEL)
+@route(
+    guard=ADMIN,
+    body=ADD_CHANNEL,
+    answers=answers.CHANNEL_ANSWERS,
+)
 async def add_channel(community_id: str) -> Response:
     """Map a platform channel to this community (one community per channel)."""
     body = await validated_body()
@@ -89,7 +94,7 @@ async def _visible_community(community_id: str) -> CommunityStore:
 
 
 @blueprint.get("/admin/communities/<community_id>")
-@route(guard=ADMIN)
+@route(guard=ADMIN, answers=answers.ok(answers.COMMUNITY_DETAIL))
 async def show_community(community_id: str) -> Response:
     """One community with its linked channels."""
     store = await _visible_community(community_id)
@@ -101,7 +106,7 @@ async def show_community(community_id: str) -> Response:
 
 
 @blueprint.delete("/admin/communities/<community_id>/channels/<platform>/<channel_id>")
-@route(guard=ADMIN)
+@route(guard=ADMIN, answers=answers.NO_CONTENT)
 async def remove_channel(community_id: str, platform: str, channel_id: str) -> Response:
     """Unlink a platform channel from this community."""
     store = await _visible_community(community_id)
@@ -112,7 +117,7 @@ async def remove_channel(community_id: str, platform: str, channel_id: str) -> R
 
 
 @blueprint.delete("/admin/communities/<community_id>")
-@route(guard=ADMIN)
+@route(guard=ADMIN, answers=answers.NO_CONTENT)
 async def delete_community(community_id: str) -> Response:
     """Delete a community and its channel links (409 while active keys are scoped to it)."""
     store = await _visible_community(community_id)
@@ -124,6 +129,7 @@ async def delete_community(community_id: str) -> Response:
 
 @blueprint.get("/communities/resolve")
 @require_api_key("trigger", "core", "admin")
+@route(answers=answers.ok(answers.RESOLVED), query=answers.RESOLVE_QUERY)
 async def resolve_channel() -> Response:
     """The community of a platform channel, if the key may see it."""
     params = QueryString(request.args)

@@ -13,6 +13,9 @@ from quart import Blueprint, Quart, Response, redirect, request, send_from_direc
 
 from flask_core import errors
 from flask_core.auth import public
+from flask_core.routes import route
+
+from .. import answers
 
 STATIC = Path(__file__).resolve().parent / "static"
 PREFIX = "/admin"
@@ -36,6 +39,7 @@ blueprint = Blueprint("console", __name__, url_prefix=PREFIX)
 
 @blueprint.get("")
 @public
+@route(answers=answers.CONSOLE_REDIRECT)
 async def console_root() -> Response:
     """Redirect to the console's page."""
     return redirect(f"{PREFIX}/", code=308)  # type: ignore[return-value]
@@ -43,6 +47,7 @@ async def console_root() -> Response:
 
 @blueprint.get("/")
 @public
+@route(answers=answers.CONSOLE_PAGE)
 async def console_page() -> Response:
     """The admin console (HTML; it calls the admin API with the key typed into it)."""
     return await send_from_directory(STATIC, "index.html", mimetype=ASSET_TYPES[".html"])
@@ -50,6 +55,7 @@ async def console_page() -> Response:
 
 @blueprint.get("/assets/<path:name>")
 @public
+@route(answers=answers.CONSOLE_ASSET)
 async def console_asset(name: str) -> Response:
     """One of the console's scripts, stylesheets or vendored libraries."""
     suffix = Path(name).suffix

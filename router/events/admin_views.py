@@ -11,6 +11,7 @@ from flask_core.querystring import QueryParam, declared_query
 from flask_core.routes import route
 from flask_core.slots import ServiceSlot
 
+from .. import answers
 from ..audit.hooks import note_audit
 from ..scope import AdminScope
 from .deadletters import DeadLetterId, DeadLetters
@@ -37,7 +38,7 @@ async def _visible_communities(wanted: str | None) -> list[str]:
 
 
 @blueprint.get("")
-@route(query=LIST_DEADLETTERS)
+@route(query=LIST_DEADLETTERS, answers=answers.ok(answers.DEAD_LETTERS))
 async def list_deadletters() -> Response:
     """List dead letters, newest first (?community=&module=&limit=), within the admin's scope."""
     params = declared_query()
@@ -50,6 +51,7 @@ async def list_deadletters() -> Response:
 
 
 @blueprint.post("/<dead_id>/replay")
+@route(answers=answers.ok(answers.REPLAYED, 202))
 async def replay_deadletter(dead_id: str) -> Response:
     """Queue a dead letter for its module again (it returns to the end of its community)."""
     dead_letter = DeadLetterId.parse(dead_id)

@@ -26,8 +26,9 @@ class CommandTarget(Protocol):
 
 
 class CommandTable(Protocol):
-    def command(self, name: str) -> CommandTarget | None:
-        """The action a command name runs, or None when no module claims it."""
+    def command(self, name: str, community: str) -> CommandTarget | None:
+        """The action a command name runs in ``community``, or None when no module serving
+        that community claims it."""
         ...
 
 
@@ -60,7 +61,7 @@ class CommandRouter:
     async def route(self, envelope: Envelope, correlation_id: str | None) -> dict[str, Any] | None:
         """Run the command in ``envelope`` if it names one; its outcome, or None."""
         parsed = envelope.command_text
-        target = self._table.command(parsed[0]) if parsed else None
+        target = self._table.command(parsed[0], envelope.community_id) if parsed else None
         if parsed is None or target is None:
             return None
         outcome = await self._run(target, envelope, parsed[1], correlation_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -11,11 +12,15 @@ from typing import TYPE_CHECKING, Any
 from flask_core import errors
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.redis_client import reply_text
+from flask_core.validation import COMMUNITY_ID
 
 from .models import split_group_member
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
+
+_ENTRY_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")
+_STREAM_ID_PART_MAX = 2**64 - 1
 
 # Move one dead letter back into its community stream, addressed to its module only, and drop
 # it from the dead-letter stream, atomically so two replays cannot both re-deliver it.
@@ -43,9 +48,15 @@ class DeadLetterId:
 
     @classmethod
     def parse(cls, text: str) -> DeadLetterId:
+        # ASCII digits only (str.isdigit also takes Arabic-Indic or superscript digits) and
+        # each part within the unsigned 64 bits of a stream id: Redis never sees a bad id.
         community, _, entry_id = text.rpartition(":")
-        millis, _, sequence = entry_id.partition("-")
-        if not community or not millis.isdigit() or not sequence.isdigit():
+        match = _ENTRY_ID.fullmatch(entry_id)
+        if (
+            not COMMUNITY_ID.fullmatch(community)
+            or match is None
+            or any(int(part) > _STREAM_ID_PART_MAX for part in match.groups())
+        ):
             raise errors.NotFound("No such dead letter.")
         return cls(community, entry_id)
 

@@ -275,7 +275,7 @@ class ModuleDeliverer:
             await self._pause(backoff(failures - 1, self._context.settings))
 
     async def _attempt(self, entry: Entry) -> tuple[Outcome, str]:
-        base_url = await self._context.directory.endpoint(self.module_id)
+        base_url = await self._context.directory.endpoint(self.module_id, entry.community)
         if base_url is None:
             return Outcome.DOWN, "no healthy instance"
         assert entry.fields is not None

@@ -7,10 +7,11 @@ from typing import Protocol
 
 
 class SubscriberDirectory(Protocol):
-    async def subscribers(self, event_type: str) -> list[str]:
-        """Ids of the registered modules subscribed to ``event_type``."""
+    async def subscribers(self, event_type: str, community: str) -> list[str]:
+        """Ids of the registered modules serving ``community`` subscribed to ``event_type``."""
         ...
 
-    async def endpoint(self, module_id: str) -> str | None:
-        """Base URL of a healthy instance of ``module_id``; None while it has none."""
+    async def endpoint(self, module_id: str, community: str) -> str | None:
+        """Base URL of a healthy instance of ``module_id`` serving ``community``; None while
+        it has none."""
         ...

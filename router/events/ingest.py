@@ -91,7 +91,7 @@ class EventIngest:
         if self._spool.pending:  # queue behind what is spooled, so order per community holds
             return await self._spool_one(envelope)
         try:
-            subscribers = await self._directory.subscribers(envelope.type)
+            subscribers = await self._directory.subscribers(envelope.type, envelope.community_id)
             fresh = await self._store.accept(envelope, subscribers)
         except UNREACHABLE as exc:
             _log.warning("Redis unreachable, spooling events (%s)", type(exc).__name__)
@@ -112,7 +112,7 @@ class EventIngest:
 
     async def replay(self, envelope: Envelope) -> None:
         """Publish one spooled envelope; raises while Redis is still unreachable."""
-        subscribers = await self._directory.subscribers(envelope.type)
+        subscribers = await self._directory.subscribers(envelope.type, envelope.community_id)
         await self._store.accept(envelope, subscribers)
 
     async def flush_spool_forever(self, interval: float) -> None:

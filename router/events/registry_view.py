@@ -16,17 +16,17 @@ class RegistryView:
         self._registry = registry
         self._turn = itertools.count()
 
-    async def subscribers(self, event_type: str) -> list[str]:
+    async def subscribers(self, event_type: str, community: str) -> list[str]:
         # Every registered subscriber, up or down: a module that is down still gets a consumer
         # group entry, and receives the event when it is back.
-        return [module.module_id for module in await self._registry.subscribers(event_type)]
+        modules = await self._registry.subscribers(event_type, community)
+        return [module.module_id for module in modules]
 
-    async def endpoint(self, module_id: str) -> str | None:
-        module = self._registry.module(module_id)
-        instances = module.available_instances() if module is not None else []
+    async def endpoint(self, module_id: str, community: str) -> str | None:
+        instances = self._registry.instances_for(module_id, community)
         if not instances:
             return None
         return instances[next(self._turn) % len(instances)].base_url
 
-    def command(self, name: str) -> CommandRoute | None:
-        return self._registry.command(name)
+    def command(self, name: str, community: str) -> CommandRoute | None:
+        return self._registry.command(name, community)

@@ -4,6 +4,7 @@ closed by the router's lifespan."""
 from __future__ import annotations
 
 import contextlib
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -33,9 +34,10 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
 
-def token_signer(signing_key: SigningKey) -> Signer:
+def token_signer(signing_key: SigningKey, timeout_seconds: float) -> Signer:
     """The token a durable push carries: audience the module, ``action_id`` "events", bound
-    to the exact bytes pushed."""
+    to the exact bytes pushed, living as long as the push may take plus 5 s of clock skew."""
+    ttl_seconds = math.ceil(timeout_seconds) + 5
 
     def sign(module_id: str, community: str, body: bytes) -> str:
         return signing_key.issue(
@@ -43,6 +45,7 @@ def token_signer(signing_key: SigningKey) -> Signer:
             subject="router",
             community_id=community,
             action_id=EVENTS_CLAIM,
+            ttl_seconds=ttl_seconds,
             body=body,
         )
 

@@ -15,6 +15,7 @@ from flask_core.routes import route, validated_body
 from flask_core.slots import ServiceSlot
 from flask_core.timestamps import now_rfc3339
 
+from .. import answers
 from ..ratelimits.limits import LIMITS
 from .ingest import Accepted
 from .models import BATCH_SCHEMA, EVENT_SCHEMA, RESPONSE_SCHEMA, Envelope, is_reply_type
@@ -57,7 +58,7 @@ async def _accept(events: list[dict[str, Any]], field: str) -> list[Accepted]:
 
 
 @blueprint.post("/events")
-@route(guard=TRIGGER, body=EVENT_SCHEMA)
+@route(guard=TRIGGER, body=EVENT_SCHEMA, answers=answers.EVENT_ANSWERS)
 async def post_event() -> Response:
     """Accept one event: 202 when new, 200 when its event_id was seen in the last 24 h."""
     event = await validated_body()
@@ -66,7 +67,7 @@ async def post_event() -> Response:
 
 
 @blueprint.post("/events/batch")
-@route(guard=TRIGGER, body=BATCH_SCHEMA)
+@route(guard=TRIGGER, body=BATCH_SCHEMA, answers=answers.ok(answers.BATCH_ACCEPTED, 202))
 async def post_event_batch() -> Response:
     """Accept 1 to 100 events in order; each result is what POST /events would answer."""
     batch = await validated_body()
@@ -75,7 +76,11 @@ async def post_event_batch() -> Response:
 
 
 @blueprint.post("/responses")
-@route(guard=api_key("action", "core", scoped=True), body=RESPONSE_SCHEMA)
+@route(
+    guard=api_key("action", "core", scoped=True),
+    body=RESPONSE_SCHEMA,
+    answers=answers.ok(answers.RESPONSE_ACCEPTED, 202),
+)
 async def post_response() -> Response:
     """Send a message to a platform: durably to its module, and on the pub/sub channel."""
     body = await validated_body()

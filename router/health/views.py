@@ -16,9 +16,10 @@ from flask_core.database import AsyncDAL
 from flask_core.metrics import RequestMetrics
 from flask_core.openapi import build_openapi
 from flask_core.redis_client import redis_ping
+from flask_core.routes import route
 from flask_core.slots import ServiceSlot
 
-from .. import __version__
+from .. import __version__, answers
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -62,6 +63,7 @@ async def _dependencies() -> dict[str, str]:
 
 @blueprint.get("/health")
 @public
+@route(answers=answers.ok(answers.HEALTH))
 async def health() -> Response:
     """Liveness: always 200, with the state of the database and Redis."""
     dependencies = await _dependencies()
@@ -79,6 +81,7 @@ async def health() -> Response:
 
 @blueprint.get("/ready")
 @public
+@route(answers=answers.ok(answers.READY))
 async def ready() -> Response:
     """Readiness: 200 when the database and Redis answer, else 503."""
     dependencies = await _dependencies()
@@ -91,6 +94,7 @@ async def ready() -> Response:
 
 @blueprint.get("/metrics")
 @public
+@route(answers=answers.METRICS)
 async def metrics() -> Response:
     """Prometheus metrics in the text exposition format."""
     metrics: RequestMetrics = current_app.extensions["metrics"]
@@ -99,6 +103,7 @@ async def metrics() -> Response:
 
 @blueprint.get("/openapi.json")
 @public
+@route(answers=answers.ok(answers.OPENAPI))
 async def openapi() -> Response:
     """The OpenAPI 3 description of every route."""
     return create_response(build_openapi(current_app, "Router Hub router", __version__))

@@ -10,6 +10,7 @@ from flask_core.auth import guard_blueprint
 from flask_core.querystring import declared_query
 from flask_core.routes import route, validated_body
 
+from .. import answers
 from ..audit.hooks import note_audit
 from ..scope import AdminScope
 from .access import KEYS
@@ -34,7 +35,7 @@ async def _visible_key(key_id: str) -> ApiKey:
 
 
 @blueprint.post("")
-@route(body=CREATE_KEY)
+@route(body=CREATE_KEY, answers=answers.ok(answers.NEW_KEY, 201))
 async def create_key() -> Response:
     """Mint a key; the secret is in this response only."""
     new = new_key_from(await validated_body())
@@ -49,7 +50,7 @@ async def create_key() -> Response:
 
 
 @blueprint.get("")
-@route(query=LIST_KEYS)
+@route(query=LIST_KEYS, answers=answers.ok(answers.KEY_LIST))
 async def list_keys() -> Response:
     """The keys this admin manages, filtered, oldest first, paged by cursor."""
     query = key_query(declared_query(), AdminScope.current())
@@ -58,13 +59,14 @@ async def list_keys() -> Response:
 
 
 @blueprint.get("/<key_id>")
+@route(answers=answers.ok(answers.KEY_OBJECT))
 async def show_key(key_id: str) -> Response:
     """One key (never its secret or hash)."""
     return create_response((await _visible_key(key_id)).public())
 
 
 @blueprint.post("/<key_id>/rotate")
-@route(body=ROTATE_KEY)
+@route(body=ROTATE_KEY, answers=answers.ok(answers.NEW_KEY, 201))
 async def rotate_key(key_id: str) -> Response:
     """Replace a key; the old one keeps working for ``grace_seconds``."""
     body = await validated_body(required=False)
@@ -75,6 +77,7 @@ async def rotate_key(key_id: str) -> Response:
 
 
 @blueprint.delete("/<key_id>")
+@route(answers=answers.NO_CONTENT)
 async def revoke_key(key_id: str) -> Response:
     """Revoke a key; every worker and replica rejects it within a second."""
     key = await _visible_key(key_id)

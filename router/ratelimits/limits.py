@@ -10,12 +10,24 @@ from flask_core.ratelimit import Decision, Quota, Rate, RateLimiter
 from flask_core.routes import LimitMode, meta_of
 from flask_core.slots import ServiceSlot
 
+from .anonymous import AnonymousLimit
+
 
 class RouterLimits:
     """Quotas per API key, per community and per (community, user)."""
 
-    def __init__(self, limiter: RateLimiter, *, key: Rate, community: Rate, user: Rate) -> None:
+    def __init__(
+        self,
+        limiter: RateLimiter,
+        *,
+        key: Rate,
+        community: Rate,
+        user: Rate,
+        anonymous: Rate | None = None,
+    ) -> None:
         self.limiter = limiter
+        # Callers without a valid key, per client address (checked by the auth hook).
+        self.anonymous = AnonymousLimit(limiter, anonymous or Rate.parse("120/minute"))
         self._key_default = key  # a key's own rate_limit replaces it
         self._community = community
         self._user = user

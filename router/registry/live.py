@@ -24,6 +24,7 @@ from flask_core.redis_client import reply_text
 from flask_core.tasks import BackgroundTasks
 
 from .models import ActionRoute, CommandRoute, InstanceView, ModuleView
+from .networks import ModuleNetworks
 from .store import RegistryStore
 
 _log = get_logger("router.registry")
@@ -40,9 +41,11 @@ class Registry:
         *,
         poll_seconds: float = 1.0,
         keyspace: Keyspace = DEFAULT_KEYSPACE,
+        networks: ModuleNetworks | None = None,
     ) -> None:
         self.store = store
         self.keyspace = keyspace
+        self.networks = networks or ModuleNetworks()
         self._redis = redis
         self._poll_seconds = poll_seconds
         self._modules: dict[str, ModuleView] = {}
@@ -53,12 +56,33 @@ class Registry:
         self._breaker_handlers: list[MessageHandler] = []
 
     # -- hot path -------------------------------------------------------------------------
+    # A module serves only the communities of the keys its instances registered with (SPEC
+    # §3). Every question that leads to a module's traffic (action calls, commands, events,
+    # proxied requests) names the community and is answered here, in one place.
 
-    def action(self, action_id: str) -> ActionRoute | None:
-        return self._actions.get(action_id)
+    def action(self, action_id: str, community: str) -> ActionRoute | None:
+        """The route of ``action_id`` when its module serves ``community``."""
+        route = self._actions.get(action_id)
+        return route if route is not None and self._serves(route.module_id, community) else None
 
-    def command(self, name: str) -> CommandRoute | None:
-        return self._commands.get(name.lower())
+    def command(self, name: str, community: str) -> CommandRoute | None:
+        """The chat command ``name`` when its module serves ``community``."""
+        route = self._commands.get(name.lower())
+        return route if route is not None and self._serves(route.module_id, community) else None
+
+    def module_for(self, module_id: str, community: str) -> ModuleView | None:
+        """``module_id`` when it serves ``community`` (what the proxy by name may reach)."""
+        return self._modules.get(module_id) if self._serves(module_id, community) else None
+
+    def instances_for(self, module_id: str, community: str) -> list[InstanceView]:
+        """Healthy, leased instances of ``module_id`` registered for ``community``."""
+        module = self._modules.get(module_id)
+        return module.instances_for(community) if module is not None else []
+
+    def _serves(self, module_id: str, community: str) -> bool:
+        # A module with no instance left serves no one: its calls get 503, not 404, as before.
+        module = self._modules.get(module_id)
+        return module is not None and (not module.instances or module.serves(community))
 
     def module(self, module_id: str) -> ModuleView | None:
         return self._modules.get(module_id)
@@ -70,9 +94,15 @@ class Registry:
         for module in self._modules.values():
             yield from module.instances
 
-    async def subscribers(self, event_type: str) -> list[ModuleView]:
-        """Modules that subscribed to ``event_type`` (or to ``*``)."""
-        return [m for m in self._modules.values() if m.subscribes_to(event_type)]
+    async def subscribers(self, event_type: str, community: str) -> list[ModuleView]:
+        """Modules serving ``community`` that subscribed to ``event_type`` (or to ``*``)."""
+        # A module with no instance left still subscribes, so it gets what it missed when it
+        # is back; delivery then reaches only instances registered for the community.
+        return [
+            m
+            for m in self._modules.values()
+            if m.subscribes_to(event_type) and self._serves(m.module_id, community)
+        ]
 
     def on_breaker_message(self, handler: MessageHandler) -> None:
         self._breaker_handlers.append(handler)

@@ -36,7 +36,14 @@ class InstanceView:
     base_url: str
     health_check: str
     lease_expires_at: datetime
+    # The key that registered the instance and its community scope: the instance serves only
+    # those communities (SPEC §3).
+    owner_key_id: str | None = None
+    communities: tuple[str, ...] = ()
     healthy: bool = True
+
+    def serves(self, community: str) -> bool:
+        return "*" in self.communities or community in self.communities
 
     @property
     def breaker_name(self) -> str:
@@ -67,6 +74,14 @@ class ModuleView:
     def available_instances(self) -> list[InstanceView]:
         return [instance for instance in self.instances if instance.available]
 
+    def instances_for(self, community: str) -> list[InstanceView]:
+        """Available instances registered with a key whose scope covers ``community``."""
+        return [i for i in self.instances if i.available and i.serves(community)]
+
+    def serves(self, community: str) -> bool:
+        """Whether any instance, up or down, was registered for ``community``."""
+        return any(instance.serves(community) for instance in self.instances)
+
     @property
     def status(self) -> str:
         up = len(self.available_instances())
@@ -92,3 +107,5 @@ class Registration:
     actions: tuple[dict[str, Any], ...]
     commands: tuple[dict[str, Any], ...]
     subscriptions: tuple[str, ...]
+    owner_key_id: str | None = None
+    communities: tuple[str, ...] = ()

@@ -21,6 +21,7 @@ from flask_core.redis_client import reply_text
 from ..audit.records import AuditSink
 from .live import Registry
 from .models import InstanceView
+from .networks import Reachable
 
 _log = get_logger("router.registry.prober")
 
@@ -106,11 +107,19 @@ class HealthProber:
             self._report(instance, verdict)
 
     async def _check(self, instance: InstanceView) -> bool:
-        try:
-            response = await self._http.get(
-                f"{instance.base_url}{instance.health_check}", timeout=self._timeout
+        # Checked at every probe: a host name may point elsewhere than when it registered.
+        reachable = await self._registry.networks.check(
+            f"{instance.base_url}{instance.health_check}"
+        )
+        if reachable is None:
+            _log.warning(
+                "not probing %s: its address is outside ROUTER_MODULE_NETWORKS",
+                instance.breaker_name,
+                extra={"event_type": "SYSTEM", "action": "module.health"},
             )
-        except httpx.HTTPError:
+            return False
+        response = await self._fetch(reachable)
+        if response is None:
             return False
         if response.status_code != 200:
             return False
@@ -120,20 +129,35 @@ class HealthProber:
             return False
         return not isinstance(body, dict) or body.get("status") != "unhealthy"
 
+    async def _fetch(self, reachable: Reachable) -> httpx.Response | None:
+        """The health answer through the first checked address that accepts a connection."""
+        for url, headers in reachable.pinned():
+            try:
+                return await self._http.get(url, headers=headers, timeout=self._timeout)
+            except httpx.ConnectError:
+                continue
+            except httpx.HTTPError:
+                return None
+        return None
+
     def _report(self, instance: InstanceView, verdict: str) -> None:
         details = {"module_id": instance.module_id, "instance_id": instance.instance_id}
         _log.warning(
             "instance %s is %s",
             instance.breaker_name,
             "healthy again" if verdict == "up" else "unavailable",
-            extra={"event_type": "SYSTEM", "action": "module.health", "result": verdict},
+            extra={
+                "event_type": "SYSTEM",
+                "action": "module.health",
+                "result": "success" if verdict == "up" else "failure",
+            },
         )
         self._audit.record(
             "SYSTEM",
             "module.health",
-            "healthy" if verdict == "up" else "unavailable",
+            "success" if verdict == "up" else "failure",
             reason=None if verdict == "up" else "repeated health-check failures",
-            details=details,
+            details={**details, "health": "healthy" if verdict == "up" else "unavailable"},
         )
 
     async def _reap(self) -> None:

@@ -92,16 +92,20 @@ class RegistryStore:
     ) -> Registered:
         row = await conn.fetchrow(
             "INSERT INTO registry_instances (module_id, instance_id, base_url, health_check,"
-            " lease_expires_at) VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))"
+            " lease_expires_at, owner_key_id, communities)"
+            " VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6, $7)"
             " ON CONFLICT (module_id, instance_id) DO UPDATE SET base_url = EXCLUDED.base_url,"
             " health_check = EXCLUDED.health_check,"
-            " lease_expires_at = EXCLUDED.lease_expires_at"
+            " lease_expires_at = EXCLUDED.lease_expires_at,"
+            " owner_key_id = EXCLUDED.owner_key_id, communities = EXCLUDED.communities"
             " RETURNING (xmax = 0) AS created, registered_at, lease_expires_at",
             registration.module_id,
             registration.instance_id,
             registration.base_url,
             registration.health_check,
             float(self.lease_ttl_seconds),
+            registration.owner_key_id,
+            json.dumps(list(registration.communities)),
         )
         assert row is not None
         return Registered(row["created"], row["registered_at"], row["lease_expires_at"])
@@ -152,6 +156,8 @@ class RegistryStore:
                     base_url=row["base_url"],
                     health_check=row["health_check"],
                     lease_expires_at=row["lease_expires_at"],
+                    owner_key_id=row["owner_key_id"],
+                    communities=tuple(_json(row["communities"])),
                 )
             )
         return [_module_view(row, by_module.get(row["module_id"], [])) for row in modules]

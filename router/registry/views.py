@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Any, Protocol
 
 from quart import Blueprint, Response, request
@@ -15,6 +16,7 @@ from flask_core.routes import route
 from flask_core.slots import ServiceSlot
 from flask_core.timestamps import rfc3339
 
+from .. import answers
 from ..audit.hooks import note_audit
 from .live import Registry
 from .models import InstanceView, ModuleView
@@ -34,6 +36,22 @@ REGISTRY = ServiceSlot[Registry]("router.registry")
 BREAKERS = ServiceSlot[BreakerControl]("router.breakers")
 
 
+def _registry_writer(principal: Principal) -> None:
+    """The registry serves every community, so only a global admin or a key bound to a
+    module may change it (SPEC §3)."""
+    if principal.role == "admin":
+        if not principal.is_global:
+            raise errors.Forbidden(
+                "Only a global admin or a key bound to the module may change the registry.",
+                reason="registry write by a community-scoped admin",
+            )
+    elif principal.module_id is None:
+        raise errors.Forbidden(
+            "Only a key bound to the module may change the registry.",
+            reason="registry write by a key not bound to a module",
+        )
+
+
 def _check_binding(principal: Principal, module_id: str) -> None:
     """A key bound to a module may manage only that module."""
     if principal.module_id is not None and principal.module_id != module_id:
@@ -48,8 +66,8 @@ def _bound_to_path_module(principal: Principal) -> None:
     _check_binding(principal, (request.view_args or {}).get("module_id", ""))
 
 
-MODULE_KEY = api_key("trigger", "action", "core", "admin")
-OWN_MODULE = MODULE_KEY.also(_bound_to_path_module)
+REGISTRY_WRITER = api_key("trigger", "action", "core", "admin").also(_registry_writer)
+OWN_MODULE = REGISTRY_WRITER.also(_bound_to_path_module)
 GLOBAL_ADMIN = api_key("admin").also(
     # Breakers serve every community.
     global_scope_only(
@@ -59,12 +77,18 @@ GLOBAL_ADMIN = api_key("admin").also(
 
 
 @blueprint.post("/register")
-@route(guard=MODULE_KEY, body=REGISTER_SCHEMA)
+@route(guard=REGISTRY_WRITER, body=REGISTER_SCHEMA, answers=answers.REGISTER_ANSWERS)
 async def register() -> Response:
-    """Register (or re-register) a module instance."""
+    """Register (or re-register) a module instance; it serves the communities of the key."""
+    principal = current_principal()
     registration = parse_registration(await read_json(), request.remote_addr)
-    _check_binding(current_principal(), registration.module_id)
+    _check_binding(principal, registration.module_id)
     registry = REGISTRY.get()
+    if await registry.networks.check(registration.base_url) is None:
+        raise errors.ValidationError({"base_url": ["outside the networks modules may live in"]})
+    registration = dataclasses.replace(
+        registration, owner_key_id=principal.key_id, communities=principal.communities
+    )
     registered = await registry.store.register(registration)
     await registry.instance_registered(registration.module_id, registration.instance_id)
     await registry.changed()
@@ -86,7 +110,7 @@ async def register() -> Response:
 
 
 @blueprint.post("/modules/<module_id>/instances/<instance_id>/heartbeat")
-@route(guard=OWN_MODULE, routine=True)
+@route(guard=OWN_MODULE, routine=True, answers=answers.ok(answers.LEASE))
 async def heartbeat(module_id: str, instance_id: str) -> Response:
     """Renew an instance's lease; 404 when it is gone (the module registers again)."""
     registry = REGISTRY.get()
@@ -98,7 +122,7 @@ async def heartbeat(module_id: str, instance_id: str) -> Response:
 
 
 @blueprint.delete("/modules/<module_id>/instances/<instance_id>")
-@route(guard=OWN_MODULE)
+@route(guard=OWN_MODULE, answers=answers.NO_CONTENT)
 async def deregister(module_id: str, instance_id: str) -> Response:
     """Remove an instance; it takes no new calls."""
     registry = REGISTRY.get()
@@ -136,7 +160,7 @@ async def _module_body(module: ModuleView) -> dict[str, Any]:
 
 
 @blueprint.get("/modules")
-@route(guard=api_key("core", "admin"))
+@route(guard=api_key("core", "admin"), answers=answers.ok(answers.MODULE_LIST))
 async def list_modules() -> Response:
     """Every registered module with its instances, health and breakers."""
     modules = REGISTRY.get().modules()
@@ -145,7 +169,7 @@ async def list_modules() -> Response:
 
 
 @blueprint.get("/modules/<module_id>")
-@route(guard=api_key("core", "admin"))
+@route(guard=api_key("core", "admin"), answers=answers.ok(answers.MODULE))
 async def get_module(module_id: str) -> Response:
     """One registered module."""
     module = REGISTRY.get().module(module_id)
@@ -162,7 +186,7 @@ def _overall(statuses: list[str]) -> str:
 
 
 @blueprint.get("/health/services")
-@route(guard=api_key("core", "admin"))
+@route(guard=api_key("core", "admin"), answers=answers.ok(answers.SERVICES_HEALTH))
 async def services_health() -> Response:
     """The aggregated health of every registered module (the DWOS gateway's view)."""
     modules = REGISTRY.get().modules()
@@ -179,7 +203,7 @@ async def services_health() -> Response:
 
 
 @blueprint.post("/admin/modules/<module_id>/instances/<instance_id>/breaker/reset")
-@route(guard=GLOBAL_ADMIN)
+@route(guard=GLOBAL_ADMIN, answers=answers.ok(answers.BREAKER_RESET))
 async def reset_breaker(module_id: str, instance_id: str) -> Response:
     """Close an instance's circuit breaker (global admins only: breakers serve everyone)."""
     module = REGISTRY.get().module(module_id)

@@ -104,6 +104,6 @@ class InstanceBreakers:
             transition.to_state,
             extra={"event_type": "SYSTEM", "action": "breaker.transition"},
         )
-        self._audit.record(
-            "SYSTEM", "breaker.transition", transition.to_state, reason=reason, details=details
-        )
+        # The AAA word: a breaker closing is the service recovering; any other move is a failure.
+        result = "success" if transition.to_state == "closed" else "failure"
+        self._audit.record("SYSTEM", "breaker.transition", result, reason=reason, details=details)

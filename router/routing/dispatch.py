@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
-from flask_core import errors
-from flask_core.api import REQUEST_ID_HEADER, dumps
+from flask_core import errors, jsonio
+from flask_core.api import REQUEST_ID_HEADER
 from flask_core.auth import COMMUNITY_HEADER
 from flask_core.tokens import SigningKey
 
@@ -88,7 +88,7 @@ class Dispatcher:
         correlation_id: str,
     ) -> dict[str, Any]:
         """Call ``action_id`` and return the SPEC §5 200 body; raise a problem otherwise."""
-        route = self.registry.action(action_id)
+        route = self.registry.action(action_id, community_id)
         if route is None:
             raise errors.NotFound(f"No module declares action {action_id!r}.")
         started = time.perf_counter()
@@ -99,13 +99,19 @@ class Dispatcher:
             "context": context,
             "params": params,
         }
+        # Encoded strictly before any breaker is asked: a body that cannot be sent is the
+        # caller's 400, never an admitted call without an outcome.
+        try:
+            content = jsonio.dumpb(body)
+        except jsonio.UnserializableJSON as exc:
+            raise errors.ValidationError({"params": ["cannot be sent as JSON"]}) from exc
         outbound = Outbound(
             module_id=route.module_id,
             method="POST",
             path=route.path,
             claim=action_id,
             timeout_ms=route.timeout_ms,
-            content=dumps(body).encode(),
+            content=content,
             community_id=community_id,
             subject=user_id,
             correlation_id=correlation_id,
@@ -120,13 +126,14 @@ class Dispatcher:
 
     async def send(self, outbound: Outbound, read: Reader) -> Any:
         """Make ``outbound`` on an admitted instance; ``read`` interprets the module's answer."""
-        instance, probe = await self._admit(outbound.module_id)
+        instance, probe = await self._admit(outbound.module_id, outbound.community_id)
         return await self._call(outbound, instance, probe, read)
 
-    async def _admit(self, module_id: str) -> tuple[InstanceView, bool]:
-        """The instance to call and whether the call is a half-open probe; 503 if none."""
-        module = self.registry.module(module_id)
-        candidates = module.available_instances() if module else []
+    async def _admit(self, module_id: str, community: str) -> tuple[InstanceView, bool]:
+        """The instance to call and whether the call is a half-open probe; 503 if none.
+
+        Only instances registered for ``community`` are candidates (SPEC §3)."""
+        candidates = self.registry.instances_for(module_id, community)
         if not candidates:
             raise errors.ModuleUnavailable(f"No healthy instance of module {module_id}.")
         retry_after = math.inf
@@ -150,7 +157,8 @@ class Dispatcher:
             subject=outbound.subject,
             community_id=outbound.community_id,
             action_id=outbound.claim,
-            ttl_seconds=max(30, math.ceil(outbound.timeout_ms / 1000) + 5),
+            # As long as the call may take, plus 5 s of clock skew (issue() caps it at 60 s).
+            ttl_seconds=math.ceil(outbound.timeout_ms / 1000) + 5,
             body=outbound.content,  # bound to the exact bytes sent (body_sha256)
         )
         headers = {
@@ -209,8 +217,10 @@ def read_action_answer(module_id: str, response: httpx.Response) -> Outcome:
     if not response.content:
         return Outcome(result=None)
     try:
-        return Outcome(result=response.json())
-    except ValueError:
+        # Strict: NaN/Infinity, 1e999 or a lone surrogate from a module would otherwise be
+        # re-emitted as invalid JSON.
+        return Outcome(result=jsonio.loads(response.content))
+    except jsonio.InvalidJSON:
         return Outcome(
             healthy=False, error=errors.BadGateway(f"Module {module_id} answered invalid JSON.")
         )

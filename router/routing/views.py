@@ -16,6 +16,7 @@ from flask_core.slots import ServiceSlot
 from flask_core.tokens import SigningKey
 from flask_core.validation import USER_ID
 
+from .. import answers
 from ..ratelimits.limits import LIMITS
 from .dispatch import SERVICE_CLAIM_PREFIX, Dispatcher, Outbound, read_proxied_answer
 
@@ -35,6 +36,7 @@ ACTION_SCHEMA: dict[str, Any] = {
     guard=api_key("user", "trigger", "action", "core", "admin", scoped=True),
     body=ACTION_SCHEMA,
     limits=LimitMode.VIEW,
+    answers=answers.ok(answers.ACTION_RESULT),
 )
 async def call_action(action_id: str) -> Response:
     """Run an action on a healthy instance of the module that declared it."""
@@ -65,6 +67,7 @@ PROXY_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 @route(
     guard=api_key("user", "trigger", "action", "core", "admin", scoped=True),
     limits=LimitMode.VIEW,
+    answers=answers.PROXIED,
 )
 async def proxy(module_id: str, path: str) -> Response:
     """Forward a request to a registered endpoint of a healthy instance of a module.
@@ -79,7 +82,7 @@ async def proxy(module_id: str, path: str) -> Response:
         raise errors.ValidationError({USER_HEADER: [f"must match {USER_ID}"]})
     await limits.check_caller(principal, community, user)
     target = f"/{path}"
-    module = DISPATCHER.get().registry.module(module_id)
+    module = DISPATCHER.get().registry.module_for(module_id, community)
     if module is None or target not in module.endpoints:
         raise errors.NotFound(f"Module {module_id!r} registered no endpoint {target!r}.")
     dispatcher = DISPATCHER.get()
@@ -107,6 +110,7 @@ async def proxy(module_id: str, path: str) -> Response:
 
 @blueprint.get("/.well-known/jwks.json")
 @public
+@route(answers=answers.ok(answers.JWKS))
 async def jwks() -> Response:
     """The public key set that verifies router→module tokens."""
     return create_response(

@@ -128,7 +128,7 @@ async def test_registration_retries_until_the_router_answers(
         await let_time_pass(0.6)  # no router to answer yet: registration keeps retrying
         assert module.state == Lifecycle.READY  # still trying
         async with router_at(settings, port) as router:
-            key = await api_key("action", app=router.app)
+            key = await api_key("action", module_id="echo", app=router.app)
             module.router._api_key = key  # the operator fixed the key while it retried
             await wait_until(lambda: module.state == Lifecycle.RUNNING)
             assert instances(router) == ["echo-1"]
@@ -137,7 +137,7 @@ async def test_registration_retries_until_the_router_answers(
 async def test_a_forgotten_instance_registers_again_on_its_next_heartbeat(
     router: Router, api_key: KeyFactory
 ) -> None:
-    module = echo_module(router.url, await api_key("action", app=router.app))
+    module = echo_module(router.url, await api_key("action", module_id="echo", app=router.app))
     async with serve_app(module.app, module.settings.port), httpx.AsyncClient() as http:
         await wait_until(lambda: module.state == Lifecycle.RUNNING)
         gone = await http.delete(
@@ -152,7 +152,7 @@ async def test_a_forgotten_instance_registers_again_on_its_next_heartbeat(
 async def test_draining_refuses_new_work_finishes_calls_in_flight_then_deregisters(
     router: Router, api_key: KeyFactory
 ) -> None:
-    module = echo_module(router.url, await api_key("action", app=router.app))
+    module = echo_module(router.url, await api_key("action", module_id="echo", app=router.app))
     signing = router.app.extensions["router"].signing_key
 
     def bearer(action: str) -> dict[str, str]:

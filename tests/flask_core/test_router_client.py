@@ -19,7 +19,7 @@ async def test_every_call_of_the_client(
     app = create_app(settings)
     async with serve_app(app) as url:
         admin = await api_key("admin", app=app)
-        client = RouterClient(url, await api_key("core", app=app))
+        client = RouterClient(url, await api_key("core", module_id="mod", app=app))
         admin_client = RouterClient(url, admin, http=client.http)
         try:
             community = await admin_client.http.post(

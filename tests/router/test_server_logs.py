@@ -35,7 +35,7 @@ async def test_one_listening_line_quiet_probes_and_a_shutdown_that_says_what_sto
     # Probes succeed at DEBUG; a refused request is still an INFO line.
     assert not _lines(log, "action=GET /health")
     assert not _lines(log, "action=GET /metrics")
-    assert len(_lines(log, "action=GET /api/v1/modules result=401")) == 1
+    assert len(_lines(log, "action=GET /api/v1/modules result=denied status=401")) == 1
     # Each worker closes what it opened and says so in one line, the database last; a worker
     # still starting when the signal came names fewer services.
     stopped = [line.split(" stopped ", 1)[1].split(", ") for line in _lines(log, " stopped ")]

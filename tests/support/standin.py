@@ -22,6 +22,7 @@ class Behaviour:
     delay: float = 0.0
     health_delay: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
+    pushes: list[dict[str, Any]] = field(default_factory=list)  # durable event pushes
     health_checks: int = 0
 
 
@@ -36,13 +37,23 @@ def standin_app(name: str, behaviour: Behaviour) -> Quart:
         status = 200 if behaviour.healthy else 503
         return Response(f'{{"status": "{"healthy" if behaviour.healthy else "down"}"}}', status)
 
+    @app.post("/events")
+    async def events() -> Response:
+        raw = await request.get_data()
+        behaviour.pushes.append(
+            {"headers": dict(request.headers), "body": json.loads(raw), "raw": raw}
+        )
+        return Response("", 204)
+
     @app.post("/actions/<action>")
     async def action(action: str) -> Response:
+        raw = await request.get_data()
         behaviour.calls.append(
             {
                 "action": action,
                 "headers": dict(request.headers),
                 "body": await request.get_json(force=True, silent=True),
+                "raw": raw,
                 "instance": name,
             }
         )

@@ -15,7 +15,7 @@ from redis.exceptions import RedisClusterException, RedisError
 from werkzeug.exceptions import HTTPException
 
 from . import errors, jsonio
-from .logging import bind, correlation_id, get_logger
+from .logging import aaa_result, bind, correlation_id, get_logger
 from .redis_client import is_outage, store_fault
 from .serving import apply_body_timeout
 from .timestamps import now_rfc3339
@@ -169,7 +169,8 @@ def install_request_plumbing(app: Quart) -> None:
             extra={
                 "event_type": _aaa_category(status, request.path),
                 "action": f"{request.method} {route_label()}",
-                "result": str(status),
+                "result": aaa_result(status),
+                "status": status,
                 "duration_ms": duration_ms,
                 "reason": g.get("deny_reason"),
             },

@@ -81,6 +81,19 @@ class Authenticator(Protocol):
 DenialHook = Callable[[str, str, Principal | None], Awaitable[None]]
 
 
+class AnonymousGate(Protocol):
+    """The limit on callers without a valid key, applied before anything costly.
+
+    ``admit`` runs before the key is looked up and refuses (raising ``errors.RateLimited``),
+    without database or audit work, an address known to be over its limit; ``refused`` counts
+    a request whose key turned out missing or unknown and may refuse it in turn.
+    """
+
+    async def admit(self, address: str) -> None: ...
+
+    async def refused(self, address: str) -> None: ...
+
+
 def api_key(*roles: str, scoped: bool = False, optional_scope: bool = False) -> Guard:
     """The guard of a route that needs a key with one of ``roles`` (and X-Community-ID if
     scoped)."""
@@ -153,7 +166,12 @@ def current_community() -> str:
     return community
 
 
-def install_auth(app: Quart, authenticator: Authenticator, on_denied: DenialHook) -> None:
+def install_auth(
+    app: Quart,
+    authenticator: Authenticator,
+    on_denied: DenialHook,
+    anonymous: AnonymousGate | None = None,
+) -> None:
     """Authenticate, authorise and resolve the community before every guarded route.
 
     Every refusal is an ``Unauthorized`` or ``Forbidden`` raised with its reason, by the guard
@@ -177,8 +195,13 @@ def install_auth(app: Quart, authenticator: Authenticator, on_denied: DenialHook
         if guard is None or guard.is_public:
             return
         presented = request.headers.get(API_KEY_HEADER, "")
+        address = request.remote_addr or "-"
+        if anonymous is not None:
+            await anonymous.admit(address)
         principal = await authenticator.authenticate(presented) if presented else None
         if principal is None:
+            if anonymous is not None:
+                await anonymous.refused(address)
             raise errors.Unauthorized(reason="missing key" if not presented else "invalid key")
         g.principal = principal
         bind(user=f"key:{principal.key_id}")

@@ -194,7 +194,13 @@ class EventForwarder:
         _log.error(
             "event set aside: %s",
             reason,
-            extra={"event_type": "ERROR", "result": "set_aside", "details": entry.summary()},
+            extra={
+                "event_type": "ERROR",
+                "action": "event.set_aside",
+                "result": "failure",
+                "reason": reason,
+                "details": entry.summary(),
+            },
         )
 
     async def _deliver(self, pending: PendingEvent, body: bytes) -> None:
@@ -221,7 +227,12 @@ class EventForwarder:
             _log.warning(
                 "no community is linked to channel %s; event dropped",
                 pending.channel_id,
-                extra={"event_type": "SYSTEM", "result": "unroutable"},
+                extra={
+                    "event_type": "SYSTEM",
+                    "action": "event.unroutable",
+                    "result": "failure",
+                    "reason": "no community linked to the channel",
+                },
             )
             return
         await self.router.post_event(community, body)

@@ -116,6 +116,14 @@ class Keyspace:
     def registry_health_failures(self, instance: str) -> str:
         return self.router(REGISTRY_TAG, "health", "failures", instance)
 
+    def auth_failures(self, window: int, address: str, prefix: str) -> str:
+        """Counter of AUTH failures of one client address and key prefix in one window."""
+        return self.router("audit", "authfail", str(window), address, prefix)
+
+    def auth_failures_open(self, window: int) -> str:
+        """Set of ``address|prefix`` pairs with a failure counter in ``window``."""
+        return self.router("audit", "authfail", str(window), "open")
+
     # Module keys.
 
     def webhook_seen(self, platform: str) -> str:

@@ -23,7 +23,18 @@ from pythonjsonlogger.json import JsonFormatter
 from .timestamps import rfc3339
 
 CATEGORIES = ("AUTH", "AUTHZ", "AUDIT", "ERROR", "SYSTEM")
-AAA_FIELDS = ("event_type", "action", "result", "reason", "duration_ms", "details")
+AAA_FIELDS = ("event_type", "action", "result", "status", "reason", "duration_ms", "details")
+DENIED_STATUSES = frozenset({401, 403, 429})
+
+
+def aaa_result(status: int) -> str:
+    """The WaddleBot word for an HTTP status (SPEC §10): ``success`` (2xx/3xx), ``denied``
+    (401, 403, 429) or ``failure`` (any other 4xx or 5xx)."""
+    if status in DENIED_STATUSES:
+        return "denied"
+    return "success" if 200 <= status < 400 else "failure"
+
+
 REDACTED = "[redacted]"
 _SENSITIVE = {
     "api_key",
@@ -110,6 +121,7 @@ def _aaa_fields(record: logging.LogRecord) -> dict[str, Any]:
         "user": getattr(record, "user", None) or context.get("user"),
         "action": getattr(record, "action", None),
         "result": getattr(record, "result", None),
+        "status": getattr(record, "status", None),
         "correlation_id": context.get("correlation_id"),
     }
     for name in ("duration_ms", "reason", "details"):
@@ -146,7 +158,9 @@ class AAATextFormatter(logging.Formatter):
             f"community={f['community'] or '-'} user={f['user'] or '-'} "
             f"action={f['action'] or '-'} result={f['result'] or '-'}"
         )
-        extras = [f"{k}={f[k]}" for k in ("duration_ms", "reason") if f.get(k) is not None]
+        extras = [
+            f"{k}={f[k]}" for k in ("status", "duration_ms", "reason") if f.get(k) is not None
+        ]
         parts = [line, *extras, short_message(record.getMessage())]
         text = " ".join(part for part in parts if part)
         if record.exc_info:
@@ -216,6 +230,7 @@ def log_audit_event(
     action: str,
     result: str,
     *,
+    status: int | None = None,
     reason: str | None = None,
     duration_ms: float | None = None,
     level: int = logging.INFO,
@@ -230,6 +245,7 @@ def log_audit_event(
         "user": user,
         "action": action,
         "result": result,
+        "status": status,
         "reason": reason,
         "duration_ms": duration_ms,
         "details": details or None,

@@ -10,7 +10,7 @@ from typing import Any
 from quart import Quart
 
 from .auth import API_KEY_HEADER, COMMUNITY_HEADER
-from .routes import meta_of
+from .routes import Answer, meta_of
 
 _PARAM = re.compile(r"<(?:[a-z_]+:)?([a-zA-Z_][a-zA-Z0-9_]*)>")
 _PROBLEM = {"$ref": "#/components/schemas/Problem"}
@@ -31,7 +31,12 @@ def json_schema(cerberus: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON Schema of a body validated by the cerberus ``cerberus`` schema."""
     properties = {name: _field(rules) for name, rules in cerberus.items()}
     required = sorted(name for name, rules in cerberus.items() if rules.get("required"))
-    schema: dict[str, Any] = {"type": "object", "properties": properties}
+    # validate_input refuses unknown members, so the description says so.
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": properties,
+        "additionalProperties": False,
+    }
     if required:
         schema["required"] = required
     return schema
@@ -95,6 +100,10 @@ def _operation(app: Quart, endpoint: str, path_params: list[str], method: str) -
     }
     if description.strip():
         operation["description"] = description.strip()
+    for answer in meta.answers:  # one status may come in several media types
+        described = operation["responses"].setdefault(str(answer.status), _answer(answer))
+        if answer.schema is not None:
+            described.setdefault("content", {})[answer.media_type] = {"schema": answer.schema}
     if guard is not None and not guard.is_public:
         operation["security"] = [{"ApiKey": []}]
         operation["x-roles"] = sorted(guard.roles or ())
@@ -111,13 +120,17 @@ def _operation(app: Quart, endpoint: str, path_params: list[str], method: str) -
         operation["security"] = []
     if parameters:
         operation["parameters"] = parameters
-    if method in ("POST", "PUT", "PATCH"):
-        body = json_schema(meta.body or {})
+    if method in ("POST", "PUT", "PATCH") and meta.body is not None:
+        body = json_schema(meta.body)
         operation["requestBody"] = {
             "required": "required" in body,
             "content": {"application/json": {"schema": body}},
         }
     return operation
+
+
+def _answer(answer: Answer) -> dict[str, Any]:
+    return {"description": f"{answer.status} answer"}
 
 
 def build_openapi(app: Quart, title: str, version: str) -> dict[str, Any]:

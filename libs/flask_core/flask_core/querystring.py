@@ -20,6 +20,7 @@ from .routes import current_meta
 from .validation import is_storable_text, parse_rfc3339
 
 MAX_TEXT = 256
+_DIGITS = re.compile(r"[0-9]{1,18}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +108,7 @@ class QueryString:
         value = self._raw(name)
         if value is None:
             return default
-        if not value.isdigit() or not low <= int(value) <= high:
+        # ASCII digits only: str.isdigit also takes superscripts, which int() refuses.
+        if not _DIGITS.fullmatch(value) or not low <= int(value) <= high:
             raise errors.ValidationError({name: [f"must be an integer from {low} to {high}"]})
         return int(value)

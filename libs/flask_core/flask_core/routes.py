@@ -38,6 +38,16 @@ class LimitMode(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Answer:
+    """A success response a route gives: its status and the JSON Schema of its body (None: no
+    body), for the OpenAPI description the fuzzer checks responses against."""
+
+    status: int
+    schema: Mapping[str, Any] | None = None
+    media_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
 class RouteMeta:
     guard: Guard | None = None
     body: Mapping[str, Any] | None = None
@@ -48,6 +58,7 @@ class RouteMeta:
     # Declared query parameters (name -> QueryParam): documented, and the only ones accepted
     # by ``querystring.declared_query()``.
     query: Mapping[str, QueryParam] | None = None
+    answers: tuple[Answer, ...] = ()
 
 
 NOTHING_DECLARED = RouteMeta()
@@ -64,9 +75,10 @@ def route(
     limits: LimitMode | None = None,
     routine: bool | None = None,
     query: Mapping[str, QueryParam] | None = None,
+    answers: tuple[Answer, ...] | None = None,
 ) -> Callable[[F], F]:
-    """Declare a view's guard, body schema, limit mode, whether it is routine traffic and its
-    query parameters (what is not given stays as it was).
+    """Declare a view's guard, body schema, limit mode, whether it is routine traffic, its
+    query parameters and its success answers (what is not given stays as it was).
 
     Apply it below the ``@blueprint.get/post(...)`` decorator, so it sees the registered view.
     """
@@ -75,6 +87,7 @@ def route(
         "body": body,
         "limits": limits,
         "routine": routine,
+        "answers": answers,
         "query": query,
     }
     changes = {name: value for name, value in changes.items() if value is not None}

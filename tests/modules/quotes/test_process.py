@@ -45,7 +45,7 @@ async def test_the_quotes_process_registers_serves_and_deregisters_on_sigterm(
         registry = router_app.extensions["router"].registry
         try:
             await wait_until(
-                lambda: registry.action("quote.add") is not None,
+                lambda: registry.action("quote.add", "c1") is not None,
                 timeout=30,
                 what="the quotes process registered",
             )

@@ -165,13 +165,13 @@ async def test_denials_and_changes_are_audited_without_secrets(
     state = _state(app)
     await wait_for_records(state, 3)
     rows = await state.dal.fetch(
-        'SELECT category, action, result, reason, "user", community, details::text AS d'
-        " FROM audit_log ORDER BY id"
+        'SELECT category, action, result, reason, "user", community, details::text AS d,'
+        " (details->>'status')::int AS status FROM audit_log ORDER BY id"
     )
-    assert [(r["category"], r["result"]) for r in rows] == [
-        ("AUTH", "401"),
-        ("AUTHZ", "403"),
-        ("AUDIT", "201"),
+    assert [(r["category"], r["result"], r["status"]) for r in rows] == [
+        ("AUTH", "denied", 401),
+        ("AUTHZ", "denied", 403),
+        ("AUDIT", "success", 201),
     ]
     assert rows[0]["reason"] == "invalid key" and rows[0]["user"] is None
     assert rows[1]["community"] == "c1" and rows[1]["user"].startswith("key:")

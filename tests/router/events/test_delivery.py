@@ -31,10 +31,10 @@ class Directory:
 
     endpoints: dict[str, str] = field(default_factory=dict)
 
-    async def subscribers(self, event_type: str) -> list[str]:
+    async def subscribers(self, event_type: str, community: str) -> list[str]:
         return sorted(self.endpoints)
 
-    async def endpoint(self, module_id: str) -> str | None:
+    async def endpoint(self, module_id: str, community: str) -> str | None:
         return self.endpoints.get(module_id)
 
 

@@ -141,7 +141,9 @@ async def test_dead_letters_are_listed_and_replayed_within_the_admins_scope(
         records[:] = [
             r
             for r in (await audit.get_json())["items"]
-            if "deadletters" in r["action"] and r["result"] == "202"
+            if "deadletters" in r["action"]
+            and r["result"] == "success"
+            and r["details"]["status"] == 202
         ]
         return bool(records)
 

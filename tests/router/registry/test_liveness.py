@@ -131,7 +131,7 @@ async def test_a_change_through_one_router_is_seen_by_another_within_a_second(
 
 
 async def _known(registry: object, action_id: str) -> bool:
-    return registry.action(action_id) is not None  # type: ignore[attr-defined]
+    return registry.action(action_id, "c1") is not None  # type: ignore[attr-defined]
 
 
 async def test_each_instance_is_probed_by_one_router_per_interval(

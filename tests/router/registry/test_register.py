@@ -23,7 +23,7 @@ async def register(client: TestClientProtocol, key: str, body: dict) -> tuple[in
 async def test_first_registration_is_201_and_the_same_instance_again_200(
     client: TestClientProtocol, api_key: KeyFactory
 ) -> None:
-    key = await api_key("action")
+    key = await api_key("action", module_id="quotes")
     status, body = await register(client, key, registration("quotes", URL))
     assert status == 201
     assert body["module_id"] == "quotes" and body["instance_id"] == "i1"
@@ -36,7 +36,7 @@ async def test_first_registration_is_201_and_the_same_instance_again_200(
 async def test_invalid_bodies_name_each_field(
     client: TestClientProtocol, api_key: KeyFactory
 ) -> None:
-    key = await api_key("action")
+    key = await api_key("action", module_id="quotes")
     bad = {
         **registration("Quotes!", URL),
         "module_version": "one",
@@ -57,7 +57,7 @@ async def test_invalid_bodies_name_each_field(
 async def test_base_url_defaults_to_the_peer_address_and_port(
     client: TestClientProtocol, api_key: KeyFactory
 ) -> None:
-    key = await api_key("action")
+    key = await api_key("action", module_id="quotes")
     body = {k: v for k, v in registration("quotes", URL).items() if k != "base_url"}
     status, _ = await register(client, key, {**body, "port": 8020})
     assert status == 201
@@ -74,7 +74,7 @@ async def test_base_url_defaults_to_the_peer_address_and_port(
 async def test_the_waddlebot_body_registers_with_the_defaults(
     client: TestClientProtocol, api_key: KeyFactory
 ) -> None:
-    key, admin = await api_key("action"), await api_key("admin")
+    key, admin = await api_key("action", module_id="stats"), await api_key("admin")
     body = {
         "module_id": "stats",
         "module_version": "0.2.0",
@@ -97,7 +97,7 @@ async def test_the_waddlebot_body_registers_with_the_defaults(
 async def test_names_claimed_by_another_module_conflict(
     client: TestClientProtocol, api_key: KeyFactory
 ) -> None:
-    key = await api_key("action")
+    key = await api_key("admin")  # a global admin may register any module
     first = registration("quotes", URL, commands={"!quote": "quotes.echo"})
     assert (await register(client, key, first))[0] == 201
     same_command = registration("jokes", URL, commands={"!QUOTE": "jokes.echo"})
@@ -124,7 +124,7 @@ async def test_a_module_bound_key_manages_only_its_module(
 async def test_heartbeat_renews_and_deregistration_removes(
     client: TestClientProtocol, api_key: KeyFactory
 ) -> None:
-    key = await api_key("action")
+    key = await api_key("action", module_id="quotes")
     headers = {"X-API-Key": key}
     await register(client, key, registration("quotes", URL))
     beat = await client.post("/api/v1/modules/quotes/instances/i1/heartbeat", headers=headers)
@@ -144,7 +144,7 @@ async def test_heartbeat_renews_and_deregistration_removes(
 async def test_listing_has_the_spec_shape(
     app: Quart, client: TestClientProtocol, api_key: KeyFactory
 ) -> None:
-    key, admin = await api_key("action"), await api_key("core")
+    key, admin = await api_key("action", module_id="quotes"), await api_key("core")
     body = registration(
         "quotes", URL, commands={"!quote": "quotes.echo"}, subscriptions=("chat.message",)
     )
@@ -164,8 +164,8 @@ async def test_listing_has_the_spec_shape(
     missing = await client.get("/api/v1/modules/nope", headers={"X-API-Key": admin})
     assert missing.status_code == 404
     registry = app.extensions["router"].registry
-    assert registry.command("!QUOTE").action_id == "quotes.echo"
-    assert [m.module_id for m in await registry.subscribers("chat.message")] == ["quotes"]
+    assert registry.command("!QUOTE", "c1").action_id == "quotes.echo"
+    assert [m.module_id for m in await registry.subscribers("chat.message", "c1")] == ["quotes"]
 
 
 async def test_registry_changes_are_audited(
@@ -188,10 +188,13 @@ async def test_registry_changes_are_audited(
     await wait_until(all_audited)
     response = await client.get("/api/v1/admin/audit?category=AUDIT", headers=headers)
     items = (await response.get_json())["items"]
-    seen = [(i["action"], i["result"], i["details"].get("module_id")) for i in reversed(items)]
+    seen = [
+        (i["action"], i["result"], i["details"]["status"], i["details"].get("module_id"))
+        for i in reversed(items)
+    ]
     assert seen == [
-        ("POST /api/v1/register", "201", "quotes"),
-        ("DELETE /api/v1/modules/<module_id>/instances/<instance_id>", "204", "quotes"),
-        ("POST /api/v1/register", "201", "jokes"),
-        ("POST /api/v1/register", "409", None),
+        ("POST /api/v1/register", "success", 201, "quotes"),
+        ("DELETE /api/v1/modules/<module_id>/instances/<instance_id>", "success", 204, "quotes"),
+        ("POST /api/v1/register", "success", 201, "jokes"),
+        ("POST /api/v1/register", "failure", 409, None),
     ]

@@ -93,7 +93,9 @@ async def test_transitions_are_audited(caller: Caller, module: Module) -> None:
     await open_breaker(caller, module)
     await wait_until(lambda: audited_transitions(caller), what="the transition audited")
     items = await audited_transitions(caller)
-    assert [(i["result"], i["details"]["instance_id"]) for i in items] == [("open", "i1")]
+    assert [(i["result"], i["details"]["to"], i["details"]["instance_id"]) for i in items] == [
+        ("failure", "open", "i1")
+    ]
 
 
 async def test_an_admin_resets_an_open_breaker(caller: Caller, module: Module) -> None:

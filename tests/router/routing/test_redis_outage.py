@@ -55,6 +55,6 @@ async def test_registry_changes_reach_other_routers_while_redis_is_down(
         await asyncio.to_thread(own_redis.stop)
         assert await caller.register(registration("mod", "http://127.0.0.1:9")) == 201
         registry = other.extensions["router"].registry
-        await eventually(lambda: registry.action("mod.echo") is not None, timeout=4.0)
-        assert registry.action("mod.echo") is not None  # reloaded from PostgreSQL
+        await eventually(lambda: registry.action("mod.echo", "c1") is not None, timeout=4.0)
+        assert registry.action("mod.echo", "c1") is not None  # reloaded from PostgreSQL
         await asyncio.to_thread(own_redis.start)
