@@ -117,12 +117,15 @@ class Keyspace:
         return self.router(REGISTRY_TAG, "health", "failures", instance)
 
     def auth_failures(self, window: int, address: str, prefix: str) -> str:
-        """Counter of AUTH failures of one client address and key prefix in one window."""
-        return self.router("audit", "authfail", str(window), address, prefix)
+        """Counter of AUTH failures of one client address and key prefix in one window.
+
+        Tagged by the window, like the window's set, so one script counts both in one slot.
+        """
+        return self.router("audit", "authfail", tag("w", str(window)), address, prefix)
 
     def auth_failures_open(self, window: int) -> str:
         """Set of ``address|prefix`` pairs with a failure counter in ``window``."""
-        return self.router("audit", "authfail", str(window), "open")
+        return self.router("audit", "authfail", tag("w", str(window)), "open")
 
     # Module keys.
 

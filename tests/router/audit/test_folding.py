@@ -18,7 +18,11 @@ from router.app import create_app
 from router.audit.folding import AuthFailureFolding
 from router.settings import RouterSettings
 from router.state import RouterState
+from tests.support.stores import ALL_REDIS_MODES
 from tests.support.waiting import allow_strays, eventually
+
+# The folding counters run a two-key script: it must stay in one slot on a cluster.
+pytestmark = ALL_REDIS_MODES
 
 BOGUS = "rh_0123456789ab_" + "S" * 43
 FLOOD = 3000
