@@ -12,10 +12,14 @@ import asyncio
 import contextlib
 import json
 import os
+import sys
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
@@ -111,3 +115,52 @@ class ReplyWatch:
             if isinstance(message, dict) and message.get("in_reply_to") == event_id:
                 return reply_text(message)
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedMessage:
+    """A platform message signed as the platform signs it, ready to post to its module."""
+
+    platform: str  # "Twitch", "Discord": as the user reads it
+    url: str
+    body: bytes
+    headers: Mapping[str, str]
+    shown: str  # how the message is echoed, e.g. "viewer in #channel: !quote"
+    no_reply_hint: str
+
+
+ReadReply = Callable[[httpx.Response, ReplyWatch], Awaitable[str | None]]
+
+
+async def post_and_print(message: SignedMessage, channel: str, read_reply: ReadReply) -> int:
+    """Post ``message`` with the reply channel watched; print the reply. 0 when one came."""
+    async with ReplyWatch(hub_redis_url(), channel) as watch:
+        async with httpx.AsyncClient(timeout=5) as http:
+            try:
+                answer = await http.post(message.url, content=message.body, headers=message.headers)
+            except httpx.TransportError as error:
+                raise HubNotFound(
+                    f"the {message.platform} module at {message.url} is unreachable ({error})"
+                ) from None
+        if answer.status_code >= 300:
+            print(
+                f"the {message.platform} module refused the message: "
+                f"{answer.status_code} {answer.text}"
+            )
+            return 1
+        print(message.shown)
+        reply = await read_reply(answer, watch)
+    if reply is None:
+        print(f"no reply within {REPLY_WAIT_SECONDS:.0f} s ({message.no_reply_hint})")
+        return 1
+    print(f"bot: {reply}")
+    return 0
+
+
+def run_say(conversation: Coroutine[Any, Any, int]) -> int:
+    """Run a ``say`` command; a hub that is not running is exit code 2, said on stderr."""
+    try:
+        return asyncio.run(conversation)
+    except HubNotFound as error:
+        print(f"say: {error}", file=sys.stderr)
+        return 2

@@ -6,26 +6,30 @@ the bot's reply instead.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
-from flask_core.module import serve_from_env
-from flask_core.variables import command_line
+from modules.entry import Say, module_main
 
 from .environment import SECTIONS
 from .module import DiscordModule, DiscordSettings
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    if arguments[:1] == ["say"]:
-        from .say import main as say
+def _say() -> Say:
+    from .say import main
 
-        raise SystemExit(say(arguments[1:]))
-    command_line(
-        "python -m modules.discord", "Router Hub: the Discord trigger module.", SECTIONS
-    ).parse_args(argv)
-    serve_from_env(DiscordSettings.from_env, DiscordModule, "discord")
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    module_main(
+        argv,
+        name="discord",
+        description="Router Hub: the Discord trigger module.",
+        sections=SECTIONS,
+        read_settings=DiscordSettings.from_env,
+        build=DiscordModule,
+        say=_say,
+    )
 
 
 if __name__ == "__main__":

@@ -9,19 +9,17 @@ exactly as Discord signs interactions and posted to the running Discord module. 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import random
 import secrets
-import sys
 import time
 from typing import Any
 
 import httpx
 from nacl.signing import SigningKey
 
-from modules.localhub import HubNotFound, ReplyWatch, hub_redis_url, hub_secret
+from modules.localhub import ReplyWatch, SignedMessage, hub_secret, post_and_print, run_say
 
 from .interactions import (
     APPLICATION_COMMAND,
@@ -90,26 +88,20 @@ async def say(text: str, guild: str, channel: str, user: str, url: str) -> int:
     signer = SigningKey(bytes.fromhex(hub_secret(SEED_FILE)))
     body = interaction(text, guild, channel, user)
     raw = json.dumps(body).encode()
-    async with ReplyWatch(hub_redis_url(), "discord") as watch:
-        async with httpx.AsyncClient(timeout=5) as http:
-            try:
-                answer = await http.post(
-                    f"{url}/webhooks/discord/interactions",
-                    content=raw,
-                    headers=signed_headers(signer, raw),
-                )
-            except httpx.TransportError as error:
-                raise HubNotFound(f"the Discord module at {url} is unreachable ({error})") from None
-        if answer.status_code >= 300:
-            print(f"the Discord module refused the command: {answer.status_code} {answer.text}")
-            return 1
-        print(f"{user} in #{channel}: {text}")
-        reply = await _reply(answer.json(), watch, event_id_of(body["id"]))
-    if reply is None:
-        print("no reply within 5 s (is the server linked to a community?)")
-        return 1
-    print(f"bot: {reply}")
-    return 0
+    event_id = event_id_of(body["id"])
+
+    async def reply(answer: httpx.Response, watch: ReplyWatch) -> str | None:
+        return await _reply(answer.json(), watch, event_id)
+
+    outgoing = SignedMessage(
+        platform="Discord",
+        url=f"{url}/webhooks/discord/interactions",
+        body=raw,
+        headers=signed_headers(signer, raw),
+        shown=f"{user} in #{channel}: {text}",
+        no_reply_hint="is the server linked to a community?",
+    )
+    return await post_and_print(outgoing, "discord", reply)
 
 
 async def _reply(answer: dict[str, Any], watch: ReplyWatch, event_id: str) -> str | None:
@@ -122,10 +114,4 @@ async def _reply(answer: dict[str, Any], watch: ReplyWatch, event_id: str) -> st
 
 def main(argv: list[str]) -> int:
     options = parser().parse_args(argv)
-    try:
-        return asyncio.run(
-            say(options.text, options.guild, options.channel, options.user, options.url)
-        )
-    except HubNotFound as error:
-        print(f"say: {error}", file=sys.stderr)
-        return 2
+    return run_say(say(options.text, options.guild, options.channel, options.user, options.url))

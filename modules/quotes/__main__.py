@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask_core.module import serve_from_env
-from flask_core.variables import command_line
+from modules.entry import module_main
 
 from .environment import SECTIONS
 from .module import QuotesModule, QuotesSettings
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    command_line(
-        "python -m modules.quotes", "Router Hub: the quotes action module.", SECTIONS
-    ).parse_args(argv)
-    serve_from_env(QuotesSettings.from_env, QuotesModule, "quotes")
+    module_main(
+        argv,
+        name="quotes",
+        description="Router Hub: the quotes action module.",
+        sections=SECTIONS,
+        read_settings=QuotesSettings.from_env,
+        build=QuotesModule,
+    )
 
 
 if __name__ == "__main__":

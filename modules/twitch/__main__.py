@@ -6,26 +6,30 @@ the bot's reply instead.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
-from flask_core.module import serve_from_env
-from flask_core.variables import command_line
+from modules.entry import Say, module_main
 
 from .environment import SECTIONS
 from .module import TwitchModule, TwitchSettings
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    arguments = sys.argv[1:] if argv is None else list(argv)
-    if arguments[:1] == ["say"]:
-        from .say import main as say
+def _say() -> Say:
+    from .say import main
 
-        raise SystemExit(say(arguments[1:]))
-    command_line(
-        "python -m modules.twitch", "Router Hub: the Twitch EventSub trigger module.", SECTIONS
-    ).parse_args(argv)
-    serve_from_env(TwitchSettings.from_env, TwitchModule, "twitch")
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    module_main(
+        argv,
+        name="twitch",
+        description="Router Hub: the Twitch EventSub trigger module.",
+        sections=SECTIONS,
+        read_settings=TwitchSettings.from_env,
+        build=TwitchModule,
+        say=_say,
+    )
 
 
 if __name__ == "__main__":

@@ -8,14 +8,12 @@ hub's ``responses.*.twitch`` pub/sub channel (SPEC §11).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import os
-import sys
 
 import httpx
 
-from modules.localhub import HubNotFound, ReplyWatch, hub_redis_url, hub_secret
+from modules.localhub import ReplyWatch, SignedMessage, hub_secret, post_and_print, run_say
 
 from .eventsub import event_id_of
 from .module import DEFAULT_PORT
@@ -56,30 +54,22 @@ async def say(text: str, channel: str, user: str, url: str) -> int:
     """Send one message; print the reply. 0 when one came, 1 when none did."""
     message = chat_message(channel, text, chatter_id=_user_id(user), chatter_login=user)
     signed = sign_eventsub(_secret(), "notification", message)
-    async with ReplyWatch(hub_redis_url(), "twitch") as watch:
-        async with httpx.AsyncClient(timeout=5) as http:
-            try:
-                answer = await http.post(
-                    f"{url}/webhooks/twitch", content=signed.body, headers=signed.headers
-                )
-            except httpx.TransportError as error:
-                raise HubNotFound(f"the Twitch module at {url} is unreachable ({error})") from None
-        if answer.status_code >= 300:
-            print(f"the Twitch module refused the message: {answer.status_code} {answer.text}")
-            return 1
-        print(f"{user} in #{channel}: {text}")
-        reply = await watch.reply_to(event_id_of(signed.message_id))
-    if reply is None:
-        print("no reply within 5 s (is the channel linked to a community, and the text a command?)")
-        return 1
-    print(f"bot: {reply}")
-    return 0
+    event_id = event_id_of(signed.message_id)
+
+    async def reply(_answer: httpx.Response, watch: ReplyWatch) -> str | None:
+        return await watch.reply_to(event_id)
+
+    outgoing = SignedMessage(
+        platform="Twitch",
+        url=f"{url}/webhooks/twitch",
+        body=signed.body,
+        headers=signed.headers,
+        shown=f"{user} in #{channel}: {text}",
+        no_reply_hint="is the channel linked to a community, and the text a command?",
+    )
+    return await post_and_print(outgoing, "twitch", reply)
 
 
 def main(argv: list[str]) -> int:
     options = parser().parse_args(argv)
-    try:
-        return asyncio.run(say(options.text, options.channel, options.user, options.url))
-    except HubNotFound as error:
-        print(f"say: {error}", file=sys.stderr)
-        return 2
+    return run_say(say(options.text, options.channel, options.user, options.url))

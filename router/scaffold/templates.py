@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from flask_core.module import ModuleSettings, serve_from_env
-from flask_core.variables import command_line
+from flask_core.module import ModuleSettings
+from modules.entry import module_main
 
 from . import __version__
 from .environment import SECTIONS
@@ -34,10 +34,14 @@ def _settings(environ: Mapping[str, str]) -> ModuleSettings:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    command_line(
-        "python -m modules.{name}", "Router Hub: the {name} {kind} module.", SECTIONS
-    ).parse_args(argv)
-    serve_from_env(_settings, {cls}, "{name}")
+    module_main(
+        argv,
+        name="{name}",
+        description="Router Hub: the {name} {kind} module.",
+        sections=SECTIONS,
+        read_settings=_settings,
+        build={cls},
+    )
 
 
 if __name__ == "__main__":
