@@ -4,8 +4,11 @@ registry state are recreated, and the next event reaches its subscribed module."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import shutil
+import signal
 from typing import Any
 
 import pytest
@@ -15,7 +18,7 @@ from flask_core.router_only.embedded import EmbeddedRedis
 from router.events.models import group_member
 from router.state import RouterState
 from tests.conftest import KeyFactory
-from tests.support.servers import serve_app
+from tests.support.servers import free_port, serve_app
 from tests.support.standin import registration
 from tests.support.waiting import wait_until
 
@@ -97,3 +100,47 @@ async def _assert_recreated(state: RouterState, lease_key: str) -> None:
 
 async def _holds(state: RouterState, lease_key: str, holder: str) -> bool:
     return await state.redis.get(lease_key) == holder.encode()
+
+
+def _kill(server: EmbeddedRedis, pid: int) -> None:
+    """SIGKILL, as a crash would: no shutdown, no last fsync; then start it on its files."""
+    os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, 0)  # our child: reaped, so the restart sees it gone
+    server.start()
+
+
+async def test_a_redis_killed_with_a_backlog_keeps_it_through_its_aof(
+    outage_app: Quart,
+    own_redis: EmbeddedRedis,
+    api_key: KeyFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    state: RouterState = outage_app.extensions["router"]
+    client = outage_app.test_client()
+    admin = await api_key("admin", app=outage_app)
+    trigger = await api_key("trigger", communities=["c1"], app=outage_app)
+    headers = {"X-API-Key": trigger, "X-Community-ID": "c1"}
+    module, port = StandInModule(), free_port()
+    accepted: list[str] = []
+    async with serve_app(module.app(), port) as base_url:
+        declared = registration("archive", base_url, subscriptions=["chat.message"])
+        registered = await client.post(
+            "/api/v1/register", json=declared, headers={"X-API-Key": admin}
+        )
+        assert registered.status_code == 201
+    # The module is down: what is accepted now waits in the stream.
+    for index in range(20):
+        body = {**CHAT, "payload": {"text": f"backlog {index}"}}
+        response = await client.post("/api/v1/events", json=body, headers=headers)
+        assert response.status_code == 202
+        accepted.append((await response.get_json())["event_id"])
+    await wait_until(lambda: state.epoch.epoch is not None, what="the epoch written")
+    with caplog.at_level(logging.ERROR):
+        pid = int((await state.redis.info("server"))["process_id"])
+        await asyncio.to_thread(_kill, own_redis, pid)
+        async with serve_app(module.app(), port):
+            await wait_until(lambda: set(accepted) <= set(module.event_ids()), timeout=30)
+    assert not [r for r in caplog.records if "Redis lost its data" in r.getMessage()]
+    assert state.epoch.recoveries == 0
+    assert list(dict.fromkeys(module.event_ids())) == accepted  # all of them, in order
