@@ -116,7 +116,7 @@ async def assemble(
             metrics=metrics,
         )
         events = await _open_events(stack, wiring, settings)
-        epoch = _open_epoch(stack, dal, redis, keyspace, registry, audit)
+        epoch = _open_epoch(stack, dal, redis, keyspace, registry, audit, metrics)
         yield RouterState(
             settings=settings,
             started_at=started_at,
@@ -298,10 +298,12 @@ def _open_epoch(
     keyspace: Keyspace,
     registry: Registry,
     audit: AuditTrail,
+    metrics: CollectorRegistry | None,
 ) -> EpochWatcher:
     """The watcher of the Redis data's epoch; it recreates groups and the registry's state."""
     store = EpochStore(dal, keyspace)
     recovery = DataRecovery(redis, keyspace, registry, store.communities)
-    watcher = EpochWatcher(EpochMarkers(redis, keyspace), store, recovery, audit)
+    markers = EpochMarkers(redis, keyspace)
+    watcher = EpochWatcher(markers, store, recovery, audit, metrics=metrics)
     _task_set(stack, "redis epoch").spawn("redis.epoch", watcher.run())
     return watcher

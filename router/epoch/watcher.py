@@ -15,6 +15,8 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 
+from prometheus_client import CollectorRegistry, Counter
+
 from flask_core.logging import get_logger
 from flask_core.redis_client import OUTAGE_ERRORS
 
@@ -45,6 +47,7 @@ class EpochWatcher:
         audit: AuditTrail | None = None,
         *,
         check_seconds: float = CHECK_SECONDS,
+        metrics: CollectorRegistry | None = None,
     ) -> None:
         self._markers = markers
         self._store = store
@@ -54,6 +57,11 @@ class EpochWatcher:
         self.epoch: str | None = None  # the epoch this process last saw in Redis
         self.recoveries = 0  # losses this process recreated the data of
         self._loss_reported = False
+        self._recovered = Counter(
+            "router_redis_data_losses_total",
+            "Losses of Redis data this process noticed and recreated what it could after.",
+            registry=metrics,
+        )
 
     async def run(self) -> None:
         """Check forever; an outage only shortens the pause, another failure is logged."""
@@ -129,6 +137,7 @@ class EpochWatcher:
         await self._markers.write(epoch)
         self.epoch, self._loss_reported = epoch, False
         self.recoveries += 1
+        self._recovered.inc()
         _log.warning(
             "recreated after the loss of Redis data: %d consumer groups, the registry state of"
             " %d modules (%d instances); new Redis epoch %s",

@@ -79,6 +79,8 @@ async def test_a_redis_restarted_empty_is_reported_and_delivery_goes_on(
         after = await send("after")
         await wait_until(lambda: after in module.event_ids(), what="the event after the loss")
     assert state.epoch.recoveries == 1
+    exposition = await (await client.get("/metrics")).get_data(as_text=True)
+    assert "router_redis_data_losses_total 1.0" in exposition
 
 
 async def _assert_recreated(state: RouterState, lease_key: str) -> None:
