@@ -43,6 +43,10 @@ from .audit.folding import AuthFailureFolding
 from .audit.store import AuditStore
 from .audit.trail import AuditTrail
 from .communities.store import CommunityStore
+from .epoch.markers import EpochMarkers
+from .epoch.recovery import DataRecovery
+from .epoch.store import EpochStore
+from .epoch.watcher import EpochWatcher
 from .events.registry_view import RegistryView
 from .events.service import EventService, EventWiring, token_signer
 from .keys.service import KeyService
@@ -112,6 +116,7 @@ async def assemble(
             metrics=metrics,
         )
         events = await _open_events(stack, wiring, settings)
+        epoch = _open_epoch(stack, dal, redis, keyspace, registry, audit, metrics)
         yield RouterState(
             settings=settings,
             started_at=started_at,
@@ -135,6 +140,7 @@ async def assemble(
                 anonymous=Rate.parse(settings.rate_limit_anonymous),
             ),
             events=events,
+            epoch=epoch,
         )
 
 
@@ -283,3 +289,21 @@ async def _open_events(
     _on_close(stack, "events", events.close)  # after its deliverers and flusher have stopped
     await events.open(_task_set(stack, "events"))
     return events
+
+
+def _open_epoch(
+    stack: ServiceStack,
+    dal: AsyncDAL,
+    redis: aioredis.Redis,
+    keyspace: Keyspace,
+    registry: Registry,
+    audit: AuditTrail,
+    metrics: CollectorRegistry | None,
+) -> EpochWatcher:
+    """The watcher of the Redis data's epoch; it recreates groups and the registry's state."""
+    store = EpochStore(dal, keyspace)
+    recovery = DataRecovery(redis, keyspace, registry, store.communities)
+    markers = EpochMarkers(redis, keyspace)
+    watcher = EpochWatcher(markers, store, recovery, audit, metrics=metrics)
+    _task_set(stack, "redis epoch").spawn("redis.epoch", watcher.run())
+    return watcher

@@ -14,6 +14,7 @@ from .audit.folding import AuthFailureFolding
 from .audit.store import AuditStore
 from .audit.trail import AuditTrail
 from .communities.store import CommunityStore
+from .epoch.watcher import EpochWatcher
 from .events.service import EventService
 from .keys.service import KeyService
 from .ratelimits.limits import RouterLimits
@@ -49,3 +50,4 @@ class RouterState:
     dispatcher: Dispatcher
     limits: RouterLimits
     events: EventService
+    epoch: EpochWatcher

@@ -8,10 +8,15 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
 # Renew and release only while we still hold it, so a holder that stalled past its TTL cannot
-# extend or drop the lease somebody else took over meanwhile.
+# extend or drop the lease somebody else took over meanwhile. A lease nobody holds (Redis lost
+# its data, or it lapsed and nobody took it) is taken back by its holder, as SET NX would give
+# it: there is still at most one holder, and the holder's work goes on without a pause.
 _RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not holder then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return 1
 end
 return 0
 """

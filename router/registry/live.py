@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -223,6 +224,28 @@ class Registry:
             )
         except (RedisError, OSError) as error:
             _log.warning("registry change not announced: %r", error, extra={"event_type": "ERROR"})
+        await self.reload()
+
+    async def restore_shared_state(self) -> None:
+        """Write back from PostgreSQL what a Redis that lost its data held for the registry.
+
+        The instances' leases return from their rows; health verdicts start over (healthy until
+        the prober says otherwise). The version becomes one no worker can have seen (the clock
+        in milliseconds, far above any count of changes), announced so that every worker
+        reloads at once.
+        """
+        await self.reload()
+        leases: dict[Any, Any] = {
+            i.breaker_name: str(i.lease_expires_at.timestamp()) for i in self.instances()
+        }
+        version = time.time_ns() // 1_000_000
+        async with self._redis.pipeline(transaction=True) as pipe:  # one slot: {registry}
+            if leases:
+                pipe.hset(self.keyspace.registry_leases, mapping=leases)
+            pipe.set(self.keyspace.registry_version, version)
+            await pipe.execute()
+        message = json.dumps({"kind": "registry", "version": version})
+        await self._redis.publish(self.keyspace.registry_channel, message)
         await self.reload()
 
     async def lease_renewed(self, module_id: str, instance_id: str, expires: datetime) -> None:

@@ -60,6 +60,8 @@ class Keyspace:
         self.registry_leases = self.router(REGISTRY_TAG, "leases")
         self.registry_health = self.router(REGISTRY_TAG, "health")
         self.registry_reap_lock = self.router(REGISTRY_TAG, "reap", "lock")
+        # Taken by the one process that recreates what a Redis that lost its data held.
+        self.redis_epoch_lock = self.router("epoch", "lock")
         # What the breaker store and the rate limiter put before a breaker's or quota's name.
         self.breaker_prefix = self.router("breaker") + ":"
         self.ratelimit_prefix = self.router("ratelimit") + ":"
@@ -115,6 +117,11 @@ class Keyspace:
 
     def registry_health_failures(self, instance: str) -> str:
         return self.router(REGISTRY_TAG, "health", "failures", instance)
+
+    def redis_epoch_marker(self, slot_tag: str) -> str:
+        """A marker of the Redis data's epoch, in the slot ``{e:<slot_tag>}`` hashes to (on a
+        cluster one marker per slot range, so every master holds some)."""
+        return self.router("epoch", tag("e", slot_tag))
 
     def auth_failures(self, window: int, address: str, prefix: str) -> str:
         """Counter of AUTH failures of one client address and key prefix in one window.
