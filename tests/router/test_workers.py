@@ -165,3 +165,31 @@ async def test_workers_failing_at_start_up_are_retried_with_a_pause_then_the_rou
     pauses = [float(p) for p in re.findall(r"starting a replacement in ([\d.]+) s", text)]
     assert pauses == sorted(pauses) and len(pauses) == give_up - 1, text
     assert not SERVING.search(text)
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (an exited one not yet reaped does not count)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+async def test_workers_whose_supervisor_was_killed_drain_and_exit(
+    settings: RouterSettings, tmp_path: Path
+) -> None:
+    log = tmp_path / "router.log"
+    async with started_router(settings, workers=2, log=log) as (base_url, proc):
+        await wait_healthy(base_url, proc)
+        await wait_until(lambda: len(serving_pids(log)) == 2, 30, what="two workers serving")
+        proc.kill()
+        await asyncio.to_thread(proc.wait)
+        workers = serving_pids(log)
+        await wait_until(
+            lambda: not any(running(pid) for pid in workers), 40, what="the orphans gone"
+        )
+    text = log.read_text()
+    assert text.count(f"its supervisor (pid {proc.pid}) is gone; draining") == 2, text
+    # Each drained: its services were closed in order, the database last.
+    assert text.count("stopped events tasks") == 2, text
