@@ -35,6 +35,7 @@ _log = get_logger("router.workers")
 # Beyond Hypercorn's graceful timeout (requests in flight), the time a worker's lifespan gets to
 # drain its background tasks and write its audit queue before it is killed.
 CLOSING_SECONDS = 10.0
+_ERROR = {"event_type": "ERROR"}
 
 
 @dataclass(frozen=True)
@@ -94,8 +95,8 @@ class WorkerSupervisor:
     def run(self) -> int:
         """Supervise until a signal or repeated start-up failures; the process's exit code."""
         self._install_signal_handlers()
-        for _ in range(self.count):
-            self._start_worker()
+        self.restarts_due = [time.monotonic()] * self.count
+        self._start_due()
         while self.stop is None:
             self._wait_for_news()
             self._collect_serving()
@@ -134,48 +135,41 @@ class WorkerSupervisor:
 
     def _replace_dead(self) -> None:
         for worker in self._reap():
-            if not worker.serving:
-                self.failures_in_a_row += 1
+            ended = f"worker {worker.pid} {describe_exit(worker.process.exitcode)}"
             if self.stop is not None:
-                _log.error(
-                    "worker %s %s; not replaced: the router is stopping",
-                    worker.pid,
-                    describe_exit(worker.process.exitcode),
-                    extra={"event_type": "ERROR"},
-                )
-            elif self.failures_in_a_row >= self.policy.give_up_after:
-                self._give_up(worker)
+                _log.error("%s; not replaced: the router is stopping", ended, extra=_ERROR)
+            elif worker.serving:
+                _log.error("%s; starting a replacement", ended, extra=_ERROR)
+                self.restarts_due.append(time.monotonic())
             else:
-                self._schedule_replacement(worker)
+                self._failed_start(f"{ended} before serving", "starting a replacement")
 
-    def _schedule_replacement(self, worker: Worker) -> None:
+    def _failed_start(self, what: str, next_step: str) -> None:
+        """Count a start-up failure: retry after a pause, or stop after too many in a row."""
+        self.failures_in_a_row += 1
+        if self.failures_in_a_row >= self.policy.give_up_after:
+            _log.error(
+                "%s: %s start-up failures in a row; stopping the router",
+                what,
+                self.failures_in_a_row,
+                extra=_ERROR,
+            )
+            self.stop = _Stop("workers keep failing at start-up", 1)
+            return
         pause = self.policy.pause(self.failures_in_a_row)
-        _log.error(
-            "worker %s %s%s; starting a replacement%s",
-            worker.pid,
-            describe_exit(worker.process.exitcode),
-            "" if worker.serving else " before serving",
-            f" in {pause:g} s" if pause else "",
-            extra={"event_type": "ERROR"},
-        )
+        _log.error("%s; %s in %g s", what, next_step, pause, extra=_ERROR)
         self.restarts_due.append(time.monotonic() + pause)
-
-    def _give_up(self, worker: Worker) -> None:
-        _log.error(
-            "worker %s %s before serving: %s start-up failures in a row; stopping the router",
-            worker.pid,
-            describe_exit(worker.process.exitcode),
-            self.failures_in_a_row,
-            extra={"event_type": "ERROR"},
-        )
-        self.stop = _Stop("workers keep failing at start-up", 1)
 
     def _start_due(self) -> None:
         now = time.monotonic()
-        due = [when for when in self.restarts_due if when <= now]
-        for when in due:
+        for when in [when for when in self.restarts_due if when <= now]:
             self.restarts_due.remove(when)
-            self._start_worker()
+            if self.stop is not None:
+                return
+            try:
+                self._start_worker()
+            except OSError as error:  # no process or pipe to be had: limits, descriptors
+                self._failed_start(f"a worker could not be started ({error})", "trying again")
 
     # -- starting and reaping ------------------------------------------------------------------
 
@@ -191,9 +185,12 @@ class WorkerSupervisor:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             process.start()
+        except OSError:
+            reader.close()
+            raise
         finally:
             signal.signal(signal.SIGINT, previous)
-        writer.close()  # the worker holds the other copy: its exit closes the pipe
+            writer.close()  # the worker holds its own copy: its exit closes the pipe
         worker = Worker(process, reader)
         self.workers.append(worker)
         return worker

@@ -22,7 +22,7 @@ import httpx
 import pytest
 
 from router.settings import RouterSettings
-from router.workers import RestartPolicy
+from router.workers import RestartPolicy, describe_exit
 from tests.support.hub import RunningRouter
 from tests.support.processes import started_router, wait_healthy
 from tests.support.servers import serve_app
@@ -193,3 +193,13 @@ async def test_workers_whose_supervisor_was_killed_drain_and_exit(
     assert text.count(f"its supervisor (pid {proc.pid}) is gone; draining") == 2, text
     # Each drained: its services were closed in order, the database last.
     assert text.count("stopped events tasks") == 2, text
+
+
+def test_the_pause_before_a_restart_doubles_up_to_its_longest() -> None:
+    policy = RestartPolicy(give_up_after=9, first_pause_seconds=0.5, longest_pause_seconds=3.0)
+    assert [policy.pause(n) for n in range(6)] == [0.0, 0.5, 1.0, 2.0, 3.0, 3.0]
+
+
+def test_an_exit_is_described_by_its_code_or_its_signal() -> None:
+    assert describe_exit(3) == "exited with code 3"
+    assert describe_exit(-signal.SIGKILL) == "killed by SIGKILL"
