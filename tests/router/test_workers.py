@@ -20,13 +20,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from quart import Quart
 
 from router.settings import RouterSettings
 from router.workers import RestartPolicy, describe_exit
 from tests.support.hub import RunningRouter
 from tests.support.processes import started_router, wait_healthy
 from tests.support.servers import serve_app
-from tests.support.standin import Behaviour, registration, standin_app
+from tests.support.standin import registration
 from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -104,33 +105,65 @@ async def test_a_killed_worker_is_logged_and_replaced_while_the_other_keeps_answ
     assert all(succeeded for _, succeeded in load.after(replaced_at))
 
 
-async def test_sigterm_lets_a_slow_request_finish_and_the_router_exits_0(
+def gated_module(called: asyncio.Event, release: asyncio.Event) -> Quart:
+    """A module whose action answers only once the test releases it."""
+    app = Quart("gated")
+
+    @app.get("/health")
+    async def health() -> dict[str, str]:
+        return {"status": "healthy"}
+
+    @app.post("/actions/echo")
+    async def echo() -> dict[str, str]:
+        called.set()
+        await release.wait()
+        return {"answer": "late but complete"}
+
+    return app
+
+
+async def refused(base_url: str) -> bool:
+    """Whether a new connection to ``base_url`` is refused (nothing listens any more)."""
+    try:
+        async with httpx.AsyncClient(base_url=base_url, timeout=2) as http:
+            await http.get("/health")
+    except httpx.ConnectError:
+        return True
+    except httpx.TransportError:  # accepted, then dropped: still listening
+        return False
+    return False
+
+
+async def test_sigterm_stops_listening_lets_a_request_in_flight_finish_and_exits_0(
     settings: RouterSettings, tmp_path: Path
 ) -> None:
     admin_key = secrets.token_urlsafe(32)
-    slow = Behaviour(delay=2.0, body={"answer": "late but complete"})
+    called, release = asyncio.Event(), asyncio.Event()
     log = tmp_path / "router.log"
     extra = {"ROUTER_BOOTSTRAP_ADMIN_KEY": admin_key}
     async with (
-        serve_app(standin_app("slow", slow)) as module_url,
+        serve_app(gated_module(called, release)) as module_url,
         started_router(settings, workers=2, log=log, extra_env=extra) as (base_url, proc),
         httpx.AsyncClient(base_url=base_url, headers={"X-API-Key": admin_key}) as admin,
     ):
         await wait_healthy(base_url, proc)
-        router = RunningRouter(base_url, admin)
-        body = registration("slow", module_url, timeout_ms=10_000)
+        body = registration("gated", module_url, timeout_ms=30_000)
         assert (await admin.post("/api/v1/register", json=body)).status_code in (200, 201)
-        caller = await router.key("user")
-        async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        caller = await RunningRouter(base_url, admin).key("user")
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
             call = asyncio.create_task(
                 http.post(
-                    "/api/v1/action/slow.echo",
+                    "/api/v1/action/gated.echo",
                     json={"user_id": "twitch:1"},
                     headers={"X-API-Key": caller, "X-Community-ID": "c1"},
                 )
             )
-            await wait_until(lambda: slow.calls, 15, what="the call reaching the module")
+            await asyncio.wait_for(called.wait(), 15)
             proc.send_signal(signal.SIGTERM)
+            # Draining: new connections are refused while the call is still in flight.
+            await wait_until(lambda: refused(base_url), 15, what="the port closed")
+            assert not call.done()
+            release.set()
             answer = await call
         exit_code = await asyncio.to_thread(proc.wait, 40)
     assert answer.status_code == 200, answer.text
