@@ -18,6 +18,7 @@ from flask_core.serving import SlowClientLimits, apply_limits
 
 from . import __version__
 from .settings import RouterSettings
+from .workers import serve_workers
 
 _log = get_logger("router.server")
 ROUTER_LIMITS = SlowClientLimits(header_seconds=75.0, read_timeout_seconds=150)
@@ -49,7 +50,7 @@ def hypercorn_config(settings: RouterSettings) -> Config:
     config = Config()
     config.bind = [f"{settings.host}:{settings.port}"]
     config.application_path = "router.asgi:app"
-    # workers=0 serves in this process; more start that many worker processes.
+    # One worker serves in this process; more run under router/workers.py's supervision.
     config.workers = 0 if settings.workers == 1 else settings.workers
     # libuv's loop: socket writes and wake-ups cost a fraction of the asyncio loop's
     # (the largest own-time item in a profile of the event ingest).
@@ -80,13 +81,7 @@ def serve(settings: RouterSettings) -> int:
         os.environ["DATABASE_URL"] = settings.database_url
         os.environ["REDIS_URL"] = settings.redis_url
         _prepare_multiprocess_metrics(settings)
-        if settings.workers > 1:
-            # Workers keep quiet about the socket they share (flask_core ListeningLine).
-            _log.info(
-                "listening on http://%s:%s with %s workers",
-                settings.host,
-                settings.port,
-                settings.workers,
-                extra={"event_type": "SYSTEM"},
-            )
-        return run(hypercorn_config(settings))
+        config = hypercorn_config(settings)
+        if settings.workers == 1:
+            return run(config)
+        return serve_workers(config, settings.workers)

@@ -32,6 +32,19 @@ async def router_process(
 
     With ``log``, its INFO lines go to that file, in the text form.
     """
+    async with started_router(settings, workers, log, extra_env) as (base_url, proc):
+        await wait_healthy(base_url, proc)
+        yield base_url
+
+
+@asynccontextmanager
+async def started_router(
+    settings: RouterSettings,
+    workers: int = 2,
+    log: Path | None = None,
+    extra_env: dict[str, str] | None = None,
+) -> AsyncIterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``router_process`` without waiting for it: its base URL and process, just started."""
     port = free_port()
     env = {
         **os.environ,
@@ -44,7 +57,6 @@ async def router_process(
         **_logging(log),
         **(extra_env or {}),
     }
-    base_url = f"http://127.0.0.1:{port}"
     with _output(log) as stderr:
         proc = subprocess.Popen(
             [sys.executable, "-m", "router"],
@@ -54,8 +66,7 @@ async def router_process(
             stderr=stderr,
         )
         try:
-            await wait_healthy(base_url, proc)
-            yield base_url
+            yield f"http://127.0.0.1:{port}", proc
         finally:
             stop_process(proc)
 
