@@ -183,12 +183,17 @@ class KeyService:
                 await pubsub.aclose()
 
     async def _flush_periodically(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(self.flush_interval)
             try:
                 await self.flush_last_used()
             except Exception as exc:  # keep flushing after a database hiccup
-                _log.warning("cannot record key last use: %s", type(exc).__name__)
+                if not failing:  # once per outage; the stamps wait in memory meanwhile
+                    _log.warning("cannot record key last use: %s", type(exc).__name__)
+                failing = True
+            else:
+                failing = False
 
     async def sync_known(self) -> None:
         """Bring the last known keys up to date with PostgreSQL and mark them complete."""
