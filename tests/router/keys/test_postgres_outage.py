@@ -17,7 +17,10 @@ from router.state import RouterState
 from tests.support.audit import wait_for_records
 from tests.support.keys import KeyFactory
 from tests.support.proxy import PostgresProxy
+from tests.support.servers import serve_app
+from tests.support.standin import Behaviour, registration, standin_app
 from tests.support.stores import ALL_REDIS_MODES
+from tests.support.waiting import wait_until
 
 pytestmark = ALL_REDIS_MODES
 
@@ -84,6 +87,35 @@ async def test_a_known_key_sends_events_while_postgres_is_away(
     assert await send_event(outage.first, trigger) == 202
     await outage.restore()
     assert await send_event(outage.second, trigger, "back") == 202
+
+
+async def test_actions_and_heartbeats_keep_working_while_postgres_is_away(
+    outage: Outage, api_key: KeyFactory
+) -> None:
+    admin = await api_key("admin", app=outage.first)
+    user = await api_key("user", communities=["c1"], app=outage.first)
+    behaviour = Behaviour()
+    async with serve_app(standin_app("mod", behaviour)) as base_url:
+        registered = await outage.first.test_client().post(
+            "/api/v1/register", json=registration("mod", base_url), headers={"X-API-Key": admin}
+        )
+        assert registered.status_code in (200, 201)
+        second = state(outage.second).registry
+        await wait_until(lambda: second.module("mod") is not None, what="the second replica")
+        await outage.cut()
+        called = await outage.second.test_client().post(
+            "/api/v1/action/mod.echo", json={"user_id": "twitch:42"}, headers=headers(user)
+        )
+        assert called.status_code == 200, await called.get_json()
+        assert len(behaviour.calls) == 1
+        beat = await outage.second.test_client().post(
+            "/api/v1/modules/mod/instances/i1/heartbeat", headers={"X-API-Key": admin}
+        )
+        assert beat.status_code == 200, await beat.get_json()
+        unknown = await outage.second.test_client().post(
+            "/api/v1/modules/mod/instances/nobody/heartbeat", headers={"X-API-Key": admin}
+        )
+        assert unknown.status_code == 404
 
 
 async def test_a_key_revoked_on_another_replica_stays_refused_while_postgres_is_away(
