@@ -95,19 +95,19 @@ async def _create(store: KeyStore, settings: RouterSettings, args: argparse.Name
         rate_limit=args.rate_limit,
     )
     key, plaintext = await store.create(new)
-    await _tell_routers(settings, key)
+    await _tell_routers(store, settings, key)
     await _audit(store.dal, "cli keys create", "created", {"key_id": key.id, "role": key.role})
     print(plaintext)
     print(f"created key {key.id} ({key.role}, {','.join(key.communities)})", file=sys.stderr)
     return 0
 
 
-async def _tell_routers(settings: RouterSettings, key: ApiKey) -> None:
+async def _tell_routers(store: KeyStore, settings: RouterSettings, key: ApiKey) -> None:
     """Keep ``key`` in the last known keys and tell every router process it changed."""
     assert settings.redis_url
     client = create_redis(settings.redis_url, topology=settings.redis_topology)
     try:
-        await KnownKeys(client, settings.keyspace).remember(key)
+        await KnownKeys(client, store.hasher, settings.keyspace).remember(key)
         await client.publish(settings.keyspace.keys_invalidate_channel, key.prefix)
     except (redis.exceptions.RedisError, OSError):
         print("Redis unreachable: routers see the change within 1 s anyway", file=sys.stderr)
@@ -120,7 +120,7 @@ async def _revoke(store: KeyStore, settings: RouterSettings, key_id: str) -> int
     if key is None:
         print(f"no key {key_id}", file=sys.stderr)
         return 1
-    await _tell_routers(settings, key)
+    await _tell_routers(store, settings, key)
     await _audit(store.dal, "cli keys revoke", "revoked", {"key_id": key.id})
     print(f"revoked key {key.id}", file=sys.stderr)
     return 0

@@ -5,7 +5,8 @@ out of reach, so events, actions and registry calls keep working on Redis alone:
 
 - ``rh:keys:{keys}:known`` (hash, prefix → record): id, keyed hash, name, role, communities,
   bound module, rate limit, expiry and revocation — never a secret. Written on every key change,
-  when a lookup finds a record the process did not hold as it is, and by a full sync.
+  when a lookup finds a record the process did not hold as it is, and by a full sync. Each
+  record is sealed with a MAC from the pepper: a record changed in Redis is ignored.
 - ``rh:keys:{keys}:ends`` (sorted set, prefix → Unix time from which the key is refused):
   revocation and rotation write it with ``ZADD LT``, so an end only ever moves earlier and a
   record written late by a racing lookup cannot bring a revoked key back.
@@ -20,6 +21,7 @@ it never holds a record changed elsewhere; for the same reason absence there is 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -30,6 +32,7 @@ from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.logging import get_logger
 from flask_core.redis_client import OUTAGE_ERRORS, STORE_ERRORS, reply_text, store_fault
 
+from .material import KeyHasher
 from .models import ApiKey
 
 if TYPE_CHECKING:
@@ -47,8 +50,8 @@ class Finding:
     complete: bool
 
 
-def encode(key: ApiKey) -> str:
-    """The record kept for ``key`` (its keyed hash, never the key; no last-use stamp)."""
+def _record(key: ApiKey) -> str:
+    """What is kept of ``key`` (its keyed hash, never the key; no last-use stamp)."""
     return json.dumps(
         {
             "id": key.id,
@@ -67,8 +70,8 @@ def encode(key: ApiKey) -> str:
     )
 
 
-def decode(raw: str | bytes) -> ApiKey:
-    data: dict[str, Any] = json.loads(raw)
+def _key(record: bytes) -> ApiKey:
+    data: dict[str, Any] = json.loads(record)
     return ApiKey(
         id=data["id"],
         prefix=data["prefix"],
@@ -109,11 +112,36 @@ def _ended_at(key: ApiKey, end: float | None) -> ApiKey:
     return replace(key, revoked_at=moment)
 
 
+class RecordSeal:
+    """Stored form ``<hex MAC>.<record>``: a record whose MAC does not match is not a record."""
+
+    def __init__(self, hasher: KeyHasher) -> None:
+        self._hasher = hasher
+
+    def encode(self, key: ApiKey) -> str:
+        record = _record(key)
+        return f"{self._hasher.seal(record.encode()).hex()}.{record}"
+
+    def decode(self, stored: bytes | str) -> ApiKey | None:
+        raw = stored.encode() if isinstance(stored, str) else stored
+        mac, _, record = raw.partition(b".")
+        try:
+            expected = bytes.fromhex(mac.decode("ascii"))
+        except ValueError:
+            return None
+        if not hmac.compare_digest(self._hasher.seal(record), expected):
+            return None
+        return _key(record)
+
+
 class KnownKeys:
     """The last known keys in Redis (shared by every worker and replica) and in this process."""
 
-    def __init__(self, redis: aioredis.Redis, keyspace: Keyspace = DEFAULT_KEYSPACE) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, hasher: KeyHasher, keyspace: Keyspace = DEFAULT_KEYSPACE
+    ) -> None:
         self._redis = redis
+        self._seal = RecordSeal(hasher)
         self._keys = keyspace
         self._local: dict[str, ApiKey] = {}
         self.stale = False  # a write did not reach Redis: a full sync is owed
@@ -134,7 +162,7 @@ class KnownKeys:
         """Keep ``key`` as it is now in PostgreSQL; an end it has is recorded for good."""
         self._hold(key)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._keys.keys_known, key.prefix, encode(key))
+            pipe.hset(self._keys.keys_known, key.prefix, self._seal.encode(key))
             end = end_of(key)
             if end is not None:
                 pipe.zadd(self._keys.keys_ends, {key.prefix: end.timestamp()}, lt=True)
@@ -145,7 +173,7 @@ class KnownKeys:
         self._hold(key)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.zrem(self._keys.keys_ends, key.prefix)
-            pipe.hset(self._keys.keys_known, key.prefix, encode(key))
+            pipe.hset(self._keys.keys_known, key.prefix, self._seal.encode(key))
             await self._send(pipe, "record")
 
     async def prefixes(self) -> list[str]:
@@ -160,7 +188,10 @@ class KnownKeys:
             self._hold(key)
         async with self._redis.pipeline(transaction=True) as pipe:
             if keys:
-                pipe.hset(self._keys.keys_known, mapping={k.prefix: encode(k) for k in keys})
+                pipe.hset(
+                    self._keys.keys_known,
+                    mapping={key.prefix: self._seal.encode(key) for key in keys},
+                )
             ends = {k.prefix: end.timestamp() for k in keys if (end := end_of(k)) is not None}
             if ends:
                 pipe.zadd(self._keys.keys_ends, ends, lt=True)
@@ -176,10 +207,17 @@ class KnownKeys:
             return Finding(self._local.get(prefix), complete=False)
         except STORE_ERRORS as error:
             raise store_fault(error, "reading the last known keys") from error
-        if record is None:
+        stored = None if record is None else self._seal.decode(record)
+        if stored is None:
+            if record is not None:
+                _log.error(
+                    "a last known key record failed its seal and is ignored (prefix %s)",
+                    prefix,
+                    extra={"event_type": "ERROR"},
+                )
             local = self._local.get(prefix)
             return Finding(None if local is None else _ended_at(local, end), complete)
-        key = _ended_at(decode(record), end)
+        key = _ended_at(stored, end)
         self._hold(key)
         return Finding(key, complete=True)
 

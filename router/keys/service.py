@@ -50,7 +50,7 @@ class KeyService:
         sync_interval: float = SYNC_INTERVAL,
     ) -> None:
         self.store = KeyStore(dal, hasher)
-        self.known = KnownKeys(redis, keyspace)
+        self.known = KnownKeys(redis, hasher, keyspace)
         self.authenticator = KeyAuthenticator(self.store, self.known, cache_ttl)
         self.redis = redis
         self.flush_interval = flush_interval

@@ -234,3 +234,22 @@ async def test_a_full_sync_brings_keys_the_view_missed(outage: Outage, api_key: 
     keys.known.forget_local()
     assert await send_event(outage.first, trigger) == 202
     assert await send_event(outage.first, BAD_KEY) == 401
+
+
+async def test_a_record_changed_in_redis_is_not_trusted(
+    outage: Outage, api_key: KeyFactory
+) -> None:
+    user = await api_key("user", communities=["c1"], app=outage.first)
+    keys = state(outage.first).keys
+    redis = state(outage.first).redis
+    prefix = user.split("_")[1]
+    stored = await redis.hget(keys.keyspace.keys_known, prefix)
+    assert b'"role":"user"' in stored and user.encode() not in stored
+    forged = stored.replace(b'"role":"user"', b'"role":"admin"')
+    await redis.hset(keys.keyspace.keys_known, prefix, forged)
+    await outage.cut()
+    keys.known.forget_local()
+    response = await outage.first.test_client().get(
+        "/api/v1/admin/keys", headers={"X-API-Key": user}
+    )
+    assert response.status_code == 401  # not 503: it never got past authentication
