@@ -17,6 +17,7 @@ from .audit.views import blueprint as audit_blueprint
 from .communities.views import COMMUNITIES
 from .communities.views import blueprint as communities_blueprint
 from .console.views import install_console
+from .database_outage import install_database_outage_answer
 from .events.admin_views import DEADLETTERS
 from .events.admin_views import blueprint as events_admin_blueprint
 from .events.views import EVENTS
@@ -49,6 +50,7 @@ def create_app(settings: RouterSettings) -> Quart:
     """Build the router for ``settings``; its lifespan assembles the services."""
     app = Quart("router", static_folder=None)
     install_request_plumbing(app)
+    install_database_outage_answer(app)
     metrics = RequestMetrics("router")
     metrics.install(app)
     app.extensions["metrics"] = metrics

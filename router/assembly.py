@@ -221,7 +221,7 @@ async def _open_keys(
     redis: aioredis.Redis,
     keyspace: Keyspace,
 ) -> KeyService:
-    keys = await KeyService.load(dal, redis, settings, keyspace.keys_invalidate_channel)
+    keys = await KeyService.load(dal, redis, settings, keyspace)
     _on_close(stack, "keys", keys.close)  # flushes the last-use stamps still in memory
     await keys.start(
         _task_set(stack, "keys"), settings.bootstrap_admin_key, settings.bootstrap_keys_file

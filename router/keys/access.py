@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncpg
 from quart import Quart, request
 
 from flask_core import errors
@@ -11,6 +10,7 @@ from flask_core.slots import ServiceSlot
 
 from ..audit.hooks import audit_denial, install_audit_hooks
 from ..ratelimits.limits import LIMITS
+from .authenticator import KeysUnverifiable
 from .service import KeyService
 
 KEYS = ServiceSlot[KeyService]("router.keys")
@@ -22,8 +22,11 @@ class RouterAuthenticator:
     async def authenticate(self, presented_key: str) -> Principal | None:
         try:
             return await KEYS.get().authenticator.authenticate(presented_key)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            raise errors.ModuleUnavailable("The key store cannot be reached.") from exc
+        except KeysUnverifiable as exc:
+            # Never a 401 for a key that may exist: the caller tries again shortly.
+            raise errors.ModuleUnavailable(
+                "The key store cannot be reached and this key is not among the last known keys."
+            ) from exc
 
 
 class RouterAnonymousGate:

@@ -3,21 +3,61 @@
 A cached record lives at most ``ttl`` seconds (≤ 1 s), so even a lost invalidation message
 cannot keep a revoked key alive longer than that; the ``keys.invalidate`` message makes every
 worker and replica drop it at once. Last-use stamps are kept in memory and written in batches.
+
+While PostgreSQL is out of reach, records come from the last known keys (``known.py``); after
+a failed lookup PostgreSQL is left alone for ``cooldown`` seconds, so requests in an outage do
+not each wait on a connection attempt.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask_core.auth import Principal
+from flask_core.database import DatabaseUnavailable
+from flask_core.logging import get_logger
 
+from .known import KnownKeys
 from .models import ApiKey
 from .store import KeyStore
 
 MAX_CACHE_TTL = 1.0
 MAX_CACHED_PREFIXES = 10_000
+_log = get_logger("router.keys")
+
+
+class KeysUnverifiable(Exception):
+    """PostgreSQL is out of reach and the last known keys cannot say whether a key exists."""
+
+
+class DatabaseOutage:
+    """Whether PostgreSQL is being bypassed for key lookups; each switch is logged once."""
+
+    def __init__(self, cooldown_seconds: float) -> None:
+        self._cooldown = cooldown_seconds
+        self._until = 0.0
+        self.down = False
+
+    def bypassed(self) -> bool:
+        return self.down and time.monotonic() < self._until
+
+    def failed(self, error: BaseException) -> None:
+        self._until = time.monotonic() + self._cooldown
+        if not self.down:
+            self.down = True
+            _log.warning(
+                "PostgreSQL unreachable (%s); keys authenticate from the last known keys",
+                type(error.__cause__ or error).__name__,
+                extra={"event_type": "SYSTEM"},
+            )
+
+    def recovered(self) -> None:
+        if self.down:
+            self.down = False
+            _log.info("PostgreSQL reachable again for key lookups", extra={"event_type": "SYSTEM"})
 
 
 @dataclass(slots=True)
@@ -29,11 +69,22 @@ class _Cached:
 class KeyAuthenticator:
     """The ``flask_core.auth.Authenticator`` of the router."""
 
-    def __init__(self, store: KeyStore, ttl: float = 0.5) -> None:
+    def __init__(
+        self,
+        store: KeyStore,
+        known: KnownKeys,
+        ttl: float = 0.5,
+        *,
+        lookup_timeout: float = 1.0,
+        cooldown: float = 1.0,
+    ) -> None:
         if not 0 <= ttl <= MAX_CACHE_TTL:
             raise ValueError(f"the key cache TTL must be between 0 and {MAX_CACHE_TTL} s")
         self.store = store
+        self.known = known
         self.ttl = ttl
+        self.lookup_timeout = lookup_timeout
+        self.database = DatabaseOutage(cooldown)
         self._cache: dict[str, _Cached] = {}
         self._last_used: dict[str, datetime] = {}
 
@@ -55,11 +106,29 @@ class KeyAuthenticator:
         clock = time.monotonic()
         if cached is not None and clock - cached.fetched_at < self.ttl:
             return cached.key
-        key = await self.store.by_prefix(prefix)
+        key = await self._fetch(prefix)
         if len(self._cache) >= MAX_CACHED_PREFIXES:
             self._evict_stale(clock)
         self._cache[prefix] = _Cached(key, clock)
         return key
+
+    async def _fetch(self, prefix: str) -> ApiKey | None:
+        """The record from PostgreSQL (kept in the last known keys), else from that view."""
+        if not self.database.bypassed():
+            try:
+                async with asyncio.timeout(self.lookup_timeout):
+                    key = await self.store.by_prefix(prefix)
+            except (DatabaseUnavailable, TimeoutError) as error:
+                self.database.failed(error)
+            else:
+                self.database.recovered()
+                if key is not None and not self.known.held(key):
+                    await self.known.remember(key)
+                return key
+        finding = await self.known.find(prefix)
+        if finding.key is None and not finding.complete:
+            raise KeysUnverifiable(prefix)
+        return finding.key
 
     def _evict_stale(self, clock: float) -> None:
         for prefix in [p for p, c in self._cache.items() if clock - c.fetched_at >= self.ttl]:

@@ -25,8 +25,9 @@ from .. import __version__
 from ..audit.records import AuditRecord
 from ..audit.store import AuditStore
 from ..settings import RouterSettings
+from .known import KnownKeys
 from .material import KeyHasher
-from .models import NewKey
+from .models import ApiKey, NewKey
 from .pepper import load_pepper
 from .store import KeyStore
 
@@ -68,12 +69,12 @@ async def _run(settings: RouterSettings, args: argparse.Namespace) -> int:
         store = KeyStore(dal, KeyHasher(pepper))
         command = args.keys_command
         if command == "create":
-            return await _create(store, args)
+            return await _create(store, settings, args)
         if command == "list":
             for key in await store.list(None):
                 print(json.dumps(key.public()))
             return 0
-        return await _revoke(store, settings, settings.redis_url, args.key_id)
+        return await _revoke(store, settings, args.key_id)
     finally:
         await dal.close()
 
@@ -85,7 +86,7 @@ async def _audit(dal: AsyncDAL, action: str, result: str, details: dict[str, Any
     await AuditStore(dal).append([record])
 
 
-async def _create(store: KeyStore, args: argparse.Namespace) -> int:
+async def _create(store: KeyStore, settings: RouterSettings, args: argparse.Namespace) -> int:
     new = NewKey(
         name=args.name,
         role=args.role,
@@ -94,24 +95,32 @@ async def _create(store: KeyStore, args: argparse.Namespace) -> int:
         rate_limit=args.rate_limit,
     )
     key, plaintext = await store.create(new)
+    await _tell_routers(store, settings, key)
     await _audit(store.dal, "cli keys create", "created", {"key_id": key.id, "role": key.role})
     print(plaintext)
     print(f"created key {key.id} ({key.role}, {','.join(key.communities)})", file=sys.stderr)
     return 0
 
 
-async def _revoke(store: KeyStore, settings: RouterSettings, redis_url: str, key_id: str) -> int:
+async def _tell_routers(store: KeyStore, settings: RouterSettings, key: ApiKey) -> None:
+    """Keep ``key`` in the last known keys and tell every router process it changed."""
+    assert settings.redis_url
+    client = create_redis(settings.redis_url, topology=settings.redis_topology)
+    try:
+        await KnownKeys(client, store.hasher, settings.keyspace).remember(key)
+        await client.publish(settings.keyspace.keys_invalidate_channel, key.prefix)
+    except (redis.exceptions.RedisError, OSError):
+        print("Redis unreachable: routers see the change within 1 s anyway", file=sys.stderr)
+    finally:
+        await client.aclose()
+
+
+async def _revoke(store: KeyStore, settings: RouterSettings, key_id: str) -> int:
     key = await store.revoke(key_id)
     if key is None:
         print(f"no key {key_id}", file=sys.stderr)
         return 1
-    client = create_redis(redis_url, topology=settings.redis_topology)
-    try:
-        await client.publish(settings.keyspace.keys_invalidate_channel, key.prefix)
-    except (redis.exceptions.RedisError, OSError):
-        print("Redis unreachable: routers drop the key within 1 s anyway", file=sys.stderr)
-    finally:
-        await client.aclose()
+    await _tell_routers(store, settings, key)
     await _audit(store.dal, "cli keys revoke", "revoked", {"key_id": key.id})
     print(f"revoked key {key.id}", file=sys.stderr)
     return 0

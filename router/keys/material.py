@@ -42,6 +42,12 @@ class KeyHasher:
     def matches(self, key: str, stored: bytes) -> bool:
         return hmac.compare_digest(self.digest(key), stored)
 
+    def seal(self, record: bytes) -> bytes:
+        """A MAC over a key record kept outside PostgreSQL (the last known keys): whoever can
+        write to Redis but has no pepper cannot change a role or a scope there."""
+        sealing_key = hmac.new(self._pepper, b"seal:last-known-keys", hashlib.sha256).digest()
+        return hmac.new(sealing_key, record, hashlib.sha256).digest()
+
     def prefix_of(self, key: str) -> str | None:
         """The lookup prefix of a presented key; None when it cannot be a key."""
         if not key or len(key) > MAX_PRESENTED_LENGTH:

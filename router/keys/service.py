@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from redis.exceptions import RedisError
 
-from flask_core.database import AsyncDAL
-from flask_core.keyspace import DEFAULT_KEYSPACE
+from flask_core.database import AsyncDAL, DatabaseUnavailable
+from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.logging import get_logger
+from flask_core.redis_client import STORE_ERRORS
 from flask_core.tasks import BackgroundTasks
 
 from ..settings import RouterSettings
 from .authenticator import KeyAuthenticator
 from .bootstrap import load_bootstrap_keys
+from .known import KnownKeys
 from .material import KeyHasher
 from .models import ApiKey, NewKey
 from .pepper import load_pepper
@@ -27,6 +30,8 @@ if TYPE_CHECKING:
 
 INVALIDATE_CHANNEL = DEFAULT_KEYSPACE.keys_invalidate_channel
 EVERYTHING = "*"
+SYNC_FAILURES: tuple[type[Exception], ...] = (DatabaseUnavailable, *STORE_ERRORS)
+SYNC_INTERVAL = 60.0  # a full sync of the last known keys, by one process per interval
 _log = get_logger("router.keys")
 
 
@@ -41,14 +46,20 @@ class KeyService:
         *,
         cache_ttl: float = 0.5,
         flush_interval: float = 5.0,
-        channel: str = INVALIDATE_CHANNEL,
+        keyspace: Keyspace = DEFAULT_KEYSPACE,
+        sync_interval: float = SYNC_INTERVAL,
     ) -> None:
         self.store = KeyStore(dal, hasher)
-        self.authenticator = KeyAuthenticator(self.store, cache_ttl)
+        self.known = KnownKeys(redis, hasher, keyspace)
+        self.authenticator = KeyAuthenticator(self.store, self.known, cache_ttl)
         self.redis = redis
         self.flush_interval = flush_interval
-        self.channel = channel  # keys.invalidate, qualified like every internal channel
+        self.sync_interval = sync_interval
+        self.keyspace = keyspace
+        # keys.invalidate, qualified like every internal channel
+        self.channel = keyspace.keys_invalidate_channel
         self._listener_down = False
+        self._sync_failing = False
 
     @classmethod
     async def load(
@@ -56,11 +67,11 @@ class KeyService:
         dal: AsyncDAL,
         redis: aioredis.Redis,
         settings: RouterSettings,
-        channel: str = INVALIDATE_CHANNEL,
+        keyspace: Keyspace = DEFAULT_KEYSPACE,
     ) -> KeyService:
         """The service with its pepper loaded (or created once); ``start`` sets it running."""
         pepper = await asyncio.to_thread(load_pepper, settings.data_dir, settings.signing_key_file)
-        return cls(dal, redis, KeyHasher(pepper), channel=channel)
+        return cls(dal, redis, KeyHasher(pepper), keyspace=keyspace)
 
     async def start(
         self,
@@ -68,13 +79,16 @@ class KeyService:
         bootstrap_admin_key: str | None,
         bootstrap_keys_file: Path | None = None,
     ) -> None:
-        """Start the invalidation listener and stamp flusher; ensure the bootstrap keys."""
+        """Start the invalidation listener and stamp flusher; ensure the bootstrap keys; fill
+        the last known keys (then keep them complete in the background)."""
         tasks.spawn("keys.invalidation-listener", self._listen())
         tasks.spawn("keys.last-used-flusher", self._flush_periodically())
         if bootstrap_admin_key:
             await self.ensure_bootstrap_admin(bootstrap_admin_key)
         if bootstrap_keys_file:
             await self.ensure_bootstrap_file(bootstrap_keys_file)
+        await self._try_sync()
+        tasks.spawn("keys.known-sync", self._sync_periodically())
 
     async def close(self) -> None:
         """Record the last uses still in memory (once the background tasks have stopped)."""
@@ -82,11 +96,14 @@ class KeyService:
 
     async def create(self, new: NewKey) -> tuple[ApiKey, str]:
         key, plaintext = await self.store.create(new)
+        await self.known.remember(key)
         await self._announce(key.prefix)  # a cached "unknown prefix" must not linger
         return key, plaintext
 
     async def rotate(self, key_id: str, grace_seconds: int) -> tuple[ApiKey, ApiKey, str]:
         retired, new, plaintext = await self.store.rotate(key_id, grace_seconds)
+        await self.known.remember(retired)  # its end (now + grace) is kept for good
+        await self.known.remember(new)
         await self._announce(retired.prefix)
         await self._announce(new.prefix)
         return retired, new, plaintext
@@ -94,11 +111,13 @@ class KeyService:
     async def revoke(self, key_id: str) -> ApiKey | None:
         key = await self.store.revoke(key_id)
         if key is not None:
+            await self.known.remember(key)  # the end is what the fallback honours
             await self._announce(key.prefix)
         return key
 
     async def ensure_bootstrap_admin(self, plaintext: str) -> ApiKey:
         key = await self.store.ensure_bootstrap_admin(plaintext)
+        await self.known.reinstate(key)
         await self._announce(key.prefix)
         return key
 
@@ -107,6 +126,7 @@ class KeyService:
         keys = await asyncio.to_thread(load_bootstrap_keys, path)
         for entry in keys:
             key = await self.store.ensure(entry.key, entry.new_key())
+            await self.known.reinstate(key)
             await self._announce(key.prefix)
         # Names and count only: the file holds secrets.
         _log.info(
@@ -154,16 +174,70 @@ class KeyService:
                 message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
                 data = message.get("data") if message else None
                 if isinstance(data, bytes):
-                    prefix = data.decode("ascii", "replace")
-                    self.authenticator.invalidate(None if prefix == EVERYTHING else prefix)
+                    text = data.decode("ascii", "replace")
+                    prefix = None if text == EVERYTHING else text
+                    self.authenticator.invalidate(prefix)
+                    self.known.forget_local(prefix)  # only a fresh read may hold it again
         finally:
             with contextlib.suppress(RedisError, OSError):
                 await pubsub.aclose()
 
     async def _flush_periodically(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(self.flush_interval)
             try:
                 await self.flush_last_used()
             except Exception as exc:  # keep flushing after a database hiccup
-                _log.warning("cannot record key last use: %s", type(exc).__name__)
+                if not failing:  # once per outage; the stamps wait in memory meanwhile
+                    _log.warning("cannot record key last use: %s", type(exc).__name__)
+                failing = True
+            else:
+                failing = False
+
+    async def sync_known(self) -> None:
+        """Bring the last known keys up to date with PostgreSQL and mark them complete."""
+        listed = await self.known.prefixes()
+        await self.known.fill(await self.store.usable_or_listed(listed))
+
+    async def _try_sync(self) -> None:
+        try:
+            await self.sync_known()
+        except SYNC_FAILURES as exc:
+            self.known.stale = True  # tried again every second until it works
+            if not self._sync_failing:
+                _log.warning(
+                    "cannot sync the last known keys (%s); retrying",
+                    type(exc).__name__,
+                    extra={"event_type": "SYSTEM"},
+                )
+            self._sync_failing = True
+        else:
+            if self._sync_failing:
+                _log.info("last known keys synced again", extra={"event_type": "SYSTEM"})
+            self._sync_failing = False
+
+    async def _sync_periodically(self) -> None:
+        """Sync as soon as a write missed Redis, and once per interval in the whole fleet."""
+        next_sync = time.monotonic() + self.sync_interval
+        while True:
+            await asyncio.sleep(1.0)
+            if self.known.stale:
+                await self._try_sync()
+            elif time.monotonic() >= next_sync:
+                next_sync = time.monotonic() + self.sync_interval
+                if await self._take_sync_turn():
+                    await self._try_sync()
+
+    async def _take_sync_turn(self) -> bool:
+        try:
+            return bool(
+                await self.redis.set(
+                    self.keyspace.keys_sync_lock,
+                    "1",
+                    nx=True,
+                    px=int(self.sync_interval * 900),  # 0.9 of the interval
+                )
+            )
+        except STORE_ERRORS:
+            return False

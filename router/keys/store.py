@@ -100,6 +100,16 @@ class KeyStore:
         )
         return ApiKey.from_row(row) if row else None
 
+    async def usable_or_listed(self, prefixes: Sequence[str]) -> list[ApiKey]:
+        """Every usable key, and every key of ``prefixes`` (what the last known keys hold)."""
+        rows = await self.dal.fetch(
+            f"SELECT {_COLUMNS} FROM api_keys"  # noqa: S608 - fixed columns, bound values
+            " WHERE (revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()))"
+            " OR prefix = ANY($1::text[])",
+            list(prefixes),
+        )
+        return [ApiKey.from_row(row) for row in rows]
+
     async def get(self, key_id: str) -> ApiKey | None:
         parsed = parse_key_id(key_id)
         if parsed is None:

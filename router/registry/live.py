@@ -13,7 +13,7 @@ import contextlib
 import json
 import time
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -256,6 +256,18 @@ class Registry:
         for instance in self.instances():
             if instance.breaker_name == name:
                 instance.lease_expires_at = max(instance.lease_expires_at, expires)
+
+    def renewal_without_database(self, module_id: str, instance_id: str) -> datetime | None:
+        """The new end of a lease the snapshot holds live, for a heartbeat while PostgreSQL is
+        out of reach (None: unknown instance or ended lease). The lease is then renewed in
+        Redis alone; PostgreSQL catches up with a heartbeat after it returns, or, when its
+        lease ran out meanwhile, that heartbeat gets 404 and the module registers again."""
+        now = datetime.now(UTC)
+        name = f"{module_id}/{instance_id}"
+        for instance in self.instances():
+            if instance.breaker_name == name and instance.lease_expires_at > now:
+                return now + timedelta(seconds=self.store.lease_ttl_seconds)
+        return None
 
     async def instance_registered(self, module_id: str, instance_id: str) -> None:
         """A (re-)registered instance starts healthy: it has just shown it is alive."""

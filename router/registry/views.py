@@ -12,6 +12,7 @@ from flask_core import errors
 from flask_core.api import create_response, read_json
 from flask_core.auth import Principal, api_key, current_principal, global_scope_only
 from flask_core.breaker import BreakerState, Transition
+from flask_core.database import DatabaseUnavailable
 from flask_core.routes import route
 from flask_core.slots import ServiceSlot
 from flask_core.timestamps import rfc3339
@@ -114,7 +115,11 @@ async def register() -> Response:
 async def heartbeat(module_id: str, instance_id: str) -> Response:
     """Renew an instance's lease; 404 when it is gone (the module registers again)."""
     registry = REGISTRY.get()
-    expires = await registry.store.renew(module_id, instance_id)
+    try:
+        expires = await registry.store.renew(module_id, instance_id)
+    except DatabaseUnavailable:
+        # Heartbeats keep working on Redis alone, so an outage does not expire live instances.
+        expires = registry.renewal_without_database(module_id, instance_id)
     if expires is None:
         raise errors.NotFound("No live lease for this instance; register again.")
     await registry.lease_renewed(module_id, instance_id, expires)

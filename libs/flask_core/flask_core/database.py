@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,9 +16,45 @@ _log = get_logger("flask_core.database")
 # Any fixed 64-bit number shared by every process that migrates the same database.
 _MIGRATION_LOCK_ID = 0x526F757465724875
 
+# PostgreSQL out of reach (refused or broken connections, a closing pool, a server shutting
+# down or full), as opposed to a statement it answered with an error.
+OUTAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+class DatabaseUnavailable(ConnectionError):
+    """PostgreSQL cannot be reached; the driver's error is chained as the cause.
+
+    A ``ConnectionError`` (so an ``OSError``): code that already treats ``OSError`` as
+    "the database is away" keeps doing so, and a web app can answer it with one 503.
+    """
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` says PostgreSQL is out of reach (not that it refused a statement)."""
+    return isinstance(error, OUTAGE_ERRORS)
+
+
+@contextmanager
+def _outage_named() -> Iterator[None]:
+    try:
+        yield
+    except DatabaseUnavailable:
+        raise
+    except OUTAGE_ERRORS as error:
+        raise DatabaseUnavailable(f"PostgreSQL unreachable: {type(error).__name__}") from error
+
 
 class AsyncDAL:
-    """Parameterised queries over an asyncpg pool; SQL text never carries values."""
+    """Parameterised queries over an asyncpg pool; SQL text never carries values.
+
+    Every call that cannot reach PostgreSQL raises ``DatabaseUnavailable``.
+    """
 
     def __init__(self, pool: asyncpg.Pool) -> None:
         self.pool = pool
@@ -39,28 +75,35 @@ class AsyncDAL:
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as connection:
-            yield connection
+        with _outage_named():
+            async with self.pool.acquire() as connection:
+                yield connection
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
-        async with self.pool.acquire() as connection, connection.transaction():
-            yield connection
+        with _outage_named():
+            async with self.pool.acquire() as connection, connection.transaction():
+                yield connection
 
     async def execute(self, query: str, *args: Any) -> str:
-        return str(await self.pool.execute(query, *args))
+        with _outage_named():
+            return str(await self.pool.execute(query, *args))
 
     async def executemany(self, query: str, args: Sequence[Sequence[Any]]) -> None:
-        await self.pool.executemany(query, args)
+        with _outage_named():
+            await self.pool.executemany(query, args)
 
     async def fetch(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        return list(await self.pool.fetch(query, *args))
+        with _outage_named():
+            return list(await self.pool.fetch(query, *args))
 
     async def fetchrow(self, query: str, *args: Any) -> asyncpg.Record | None:
-        return await self.pool.fetchrow(query, *args)
+        with _outage_named():
+            return await self.pool.fetchrow(query, *args)
 
     async def fetchval(self, query: str, *args: Any) -> Any:
-        return await self.pool.fetchval(query, *args)
+        with _outage_named():
+            return await self.pool.fetchval(query, *args)
 
     async def ping(self) -> bool:
         try:

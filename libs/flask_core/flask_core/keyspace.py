@@ -12,6 +12,8 @@ hash tag (the part in braces picks the slot), so each atomic step runs on one sl
 - per module ``{m:<module>}``: its delivery lease;
 - the registry ``{registry}``: version, leases, health verdicts and their failure counters and
   locks (the verdict script and the forget MULTI touch several of them);
+- the last known keys ``{keys}``: records, their end times and the "complete" marker (one
+  read answers a key while PostgreSQL is away);
 - per breaker ``{b:<name>}`` (its hash and its window) and per quota owner in the rate limiter
   (``{k:<key id>}`` for a key's quotas, ``{c:<community>}`` for a community's and its users').
 
@@ -27,6 +29,7 @@ import re
 
 ROUTER = "rh"
 REGISTRY_TAG = "{registry}"
+KEYS_TAG = "{keys}"
 NAMESPACE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
@@ -62,6 +65,11 @@ class Keyspace:
         self.registry_reap_lock = self.router(REGISTRY_TAG, "reap", "lock")
         # Taken by the one process that recreates what a Redis that lost its data held.
         self.redis_epoch_lock = self.router("epoch", "lock")
+        # The last known keys: records by prefix, end times by prefix, the "complete" marker.
+        self.keys_known = self.router("keys", KEYS_TAG, "known")
+        self.keys_ends = self.router("keys", KEYS_TAG, "ends")
+        self.keys_complete = self.router("keys", KEYS_TAG, "complete")
+        self.keys_sync_lock = self.router("keys", KEYS_TAG, "sync", "lock")
         # What the breaker store and the rate limiter put before a breaker's or quota's name.
         self.breaker_prefix = self.router("breaker") + ":"
         self.ratelimit_prefix = self.router("ratelimit") + ":"

@@ -17,6 +17,7 @@ from router.keys.service import INVALIDATE_CHANNEL
 from router.settings import RouterSettings
 from router.state import RouterState
 from tests.support.keys import KeyFactory
+from tests.support.proxy import PostgresProxy
 from tests.support.waiting import eventually, let_time_pass
 
 RESOLVE = "/api/v1/communities/resolve?platform=twitch&channel_id=1"
@@ -83,3 +84,36 @@ async def test_revocation_holds_through_a_redis_outage_and_pubsub_resumes(
     assert await _status(second, victims[1]) == 404
     await _revoke(first, admin, victims[1])
     assert await _eventually_401(second, victims[1], seconds=5.0)
+
+
+async def test_with_postgres_and_redis_both_away_a_key_this_process_holds_still_works(
+    settings: RouterSettings, own_redis: EmbeddedRedis, api_key: KeyFactory
+) -> None:
+    assert settings.database_url
+    chat = {
+        "platform": "twitch",
+        "type": "chat.message",
+        "channel_id": "c",
+        "user_id": "t:1",
+        "payload": {"text": "hi"},
+    }
+    async with PostgresProxy(settings.database_url) as proxy:
+        application = create_app(replace(settings, redis_url=own_redis.url, database_url=proxy.url))
+        async with application.test_app():
+            trigger = await api_key("trigger", communities=["c1"], app=application)
+            client = application.test_client()
+
+            async def send(key: str) -> int:
+                headers = {"X-API-Key": key, "X-Community-ID": "c1"}
+                return (await client.post("/api/v1/events", json=chat, headers=headers)).status_code
+
+            assert await send(trigger) == 202
+            await asyncio.to_thread(own_redis.stop)
+            await proxy.cut()
+            state: RouterState = application.extensions["router"]
+            state.keys.authenticator.invalidate()
+            assert await send(trigger) == 202  # spooled, authenticated from this process
+            # Absence from this process's copy proves nothing: try again later, not 401.
+            assert await send("rh_0123456789ab_" + "x" * 43) == 503
+            await proxy.start()
+            await asyncio.to_thread(own_redis.start)
