@@ -116,7 +116,7 @@ async def assemble(
             metrics=metrics,
         )
         events = await _open_events(stack, wiring, settings)
-        epoch = _open_epoch(stack, dal, redis, keyspace, registry, audit, metrics)
+        epoch = _open_epoch(stack, dal, redis, keyspace, registry, keys, audit, metrics)
         yield RouterState(
             settings=settings,
             started_at=started_at,
@@ -297,12 +297,15 @@ def _open_epoch(
     redis: aioredis.Redis,
     keyspace: Keyspace,
     registry: Registry,
+    keys: KeyService,
     audit: AuditTrail,
     metrics: CollectorRegistry | None,
 ) -> EpochWatcher:
     """The watcher of the Redis data's epoch; it recreates groups and the registry's state."""
     store = EpochStore(dal, keyspace)
-    recovery = DataRecovery(redis, keyspace, registry, store.communities)
+    recovery = DataRecovery(
+        redis, keyspace, registry, store.communities, restorers=[keys.sync_known]
+    )
     markers = EpochMarkers(redis, keyspace)
     watcher = EpochWatcher(markers, store, recovery, audit, metrics=metrics)
     _task_set(stack, "redis epoch").spawn("redis.epoch", watcher.run())

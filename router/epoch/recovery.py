@@ -2,7 +2,8 @@
 
 Gone for good: undelivered stream entries, pending deliveries and dead letters, dedupe marks,
 breaker and rate-limit counts. Recreated: the consumer groups (and the index the deliverers
-scan), the registry's shared state in Redis (leases, version). Delivery leases come back by
+scan), the registry's shared state in Redis (leases, version), and the last known keys (so
+authentication during a later PostgreSQL outage still knows every key). Delivery leases come back by
 themselves: a deliverer that finds its lease gone takes it back on its next renewal.
 """
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
 
 # The communities PostgreSQL names, for modules registered with a key valid for every one.
 CommunityList = Callable[[], Awaitable[list[str]]]
+# Another domain's state rebuilt in Redis from PostgreSQL (the last known keys).
+Restorer = Callable[[], Awaitable[None]]
 _INDEX_CHUNK = 500
 
 
@@ -44,7 +47,9 @@ class DataRecovery:
         keyspace: Keyspace,
         registry: Registry,
         communities: CommunityList,
+        restorers: Iterable[Restorer] = (),
     ) -> None:
+        self._restorers = tuple(restorers)
         self._redis = redis
         self._keys = keyspace
         self._registry = registry
@@ -70,6 +75,8 @@ class DataRecovery:
         for module_id, community in sorted(pairs):
             await self._create_group(module_id, community)
         await self._index(pairs)
+        for restore in self._restorers:
+            await restore()
         modules = self._registry.modules()
         instances = sum(len(module.instances) for module in modules)
         return Recreated(groups=len(pairs), modules=len(modules), instances=instances)

@@ -94,6 +94,9 @@ async def _assert_recreated(state: RouterState, lease_key: str) -> None:
     assert set(leases) == {b"archive/i1"}
     assert float(leases[b"archive/i1"]) > 0
     assert int(await redis.get(keys.registry_version)) > 1_000_000_000_000
+    # The last known keys, complete again, so a PostgreSQL outage can still authenticate.
+    assert await redis.exists(keys.keys_complete)
+    assert await redis.hlen(keys.keys_known) > 0
     # The running deliverer took its lease back instead of stopping.
     holder = state.events.supervisor.holder
     await wait_until(lambda: _holds(state, lease_key, holder), what="the delivery lease retaken")
