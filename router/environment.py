@@ -21,7 +21,11 @@ ROUTER_VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("ROUTER_HOST", "127.0.0.1", "bind address"),
     Variable("ROUTER_PORT", "8000", "bind port"),
-    Variable("ROUTER_WORKERS", "1", "Hypercorn worker processes"),
+    Variable(
+        "ROUTER_WORKERS",
+        "1",
+        "worker processes on the shared socket; more than 1: one that dies is logged and replaced",
+    ),
     Variable(
         "ROUTER_BOOTSTRAP_ADMIN_KEY",
         UNSET,
