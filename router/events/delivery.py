@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
 _log = get_logger("router.events.delivery")
-_READ_COUNT = 64  # entries read per stream at a time; a lane holding this many is not read for
+_READ_COUNT = 64  # entries read per stream at a time; not read while its lane holds this many
 _CLUSTER_POLL_MS = 100  # how long an empty round of per-slot reads waits on a cluster
 _BUSY_POLL_SECONDS = 0.1  # how often streams are read for news while lanes are still busy
 _DOWN_MAX_SECONDS = 5.0  # how long a module that came back may wait for its backlog to resume
@@ -172,7 +172,7 @@ class ModuleDeliverer:
 
         A read blocks only while every lane is empty; while some lane is busy, the streams
         whose lanes have room are read without blocking (a blocking read could not be cut short
-        when a full lane empties), and an empty read waits for a lane to empty, or polls.
+        when a full lane gets room), and an empty read waits for room in a lane, or polls.
         """
         while not self._lost.is_set():
             idle = not any(lane.entries for lane in self._lanes.values())
