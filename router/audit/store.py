@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +37,8 @@ _COPY_COLUMNS = [
     "prev_hash",
     "hash",
 ]
+# Records hashed between two turns of the event loop while a batch is prepared (~1 ms).
+_PREPARE_CHUNK = 100
 _COLUMNS = (
     'id, uid, "timestamp", category, module, version, community, "user", action, result,'
     " reason, correlation_id, details, content_hash, prev_hash, hash"
@@ -108,29 +110,50 @@ def public_row(row: asyncpg.Record) -> dict[str, Any]:
     return {"id": row["id"], **data}
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedBatch:
+    """Records with their rows computed up to the chain link, which needs the lock."""
+
+    records: Sequence[AuditRecord]
+    rows: list[list[Any]]
+
+
+async def prepare(records: Sequence[AuditRecord], chunk: int = _PREPARE_CHUNK) -> PreparedBatch:
+    """Compute the rows (content hashes included) ``chunk`` records at a time, letting the loop
+    run in between: the writer prepares the next batch while the last one is in PostgreSQL."""
+    rows: list[list[Any]] = []
+    for start in range(0, len(records), chunk):
+        if start:
+            await asyncio.sleep(0)
+        rows.extend(_unchained_row(record) for record in records[start : start + chunk])
+    return PreparedBatch(records, rows)
+
+
 class AuditStore:
     def __init__(self, dal: AsyncDAL) -> None:
         self.dal = dal
 
     async def append(self, records: Sequence[AuditRecord]) -> int:
         """Extend the chain with ``records`` in order; skip any already stored (spool replays)."""
-        if not records:
+        return await self.append_prepared(await prepare(records))
+
+    async def append_prepared(self, batch: PreparedBatch, *, unseen: bool = False) -> int:
+        """Extend the chain with a prepared batch; skip records already stored, unless
+        ``unseen``: straight from the queue, never offered to the database before, so the
+        uid lookup is saved (a uid stored after all fails the unique index, and the replay
+        from the spool skips it)."""
+        if not batch.rows:
             return 0
         async with self.dal.transaction() as conn:
             await conn.execute("SELECT pg_advisory_xact_lock($1)", AUDIT_CHAIN_LOCK)
-            stored = await conn.fetch(
-                "SELECT uid FROM audit_log WHERE uid = ANY($1::uuid[])",
-                [uuid.UUID(r.uid) for r in records],
-            )
-            known = {str(row["uid"]) for row in stored}
-            fresh = [r for r in records if r.uid not in known]
-            if not fresh:
+            rows = batch.rows if unseen else await _not_stored(conn, batch.rows)
+            if not rows:
                 return 0
             last = await conn.fetchval("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1")
             await conn.copy_records_to_table(
-                "audit_log", records=_rows(fresh, last or GENESIS_HASH), columns=_COPY_COLUMNS
+                "audit_log", records=_chained(rows, last or GENESIS_HASH), columns=_COPY_COLUMNS
             )
-        return len(fresh)
+        return len(rows)
 
     async def page(
         self, where: AuditFilter, limit: int, before_id: int | None
@@ -188,30 +211,38 @@ def _row_holds(row: asyncpg.Record, expected_prev: str) -> bool:
     )
 
 
-def _rows(records: Sequence[AuditRecord], prev_hash: str) -> list[tuple[Any, ...]]:
-    """The rows of ``records`` in ``_COPY_COLUMNS`` order, each chained to the one before."""
-    rows: list[tuple[Any, ...]] = []
-    for record in records:
-        content = record.content_hash()
-        current = chain_hash(prev_hash, content)
-        rows.append(
-            (
-                uuid.UUID(record.uid),
-                record.timestamp,
-                record.category,
-                record.module,
-                record.version,
-                record.community,
-                record.user,
-                record.action,
-                record.result,
-                record.reason,
-                record.correlation_id,
-                json.dumps(record.details) if record.details is not None else None,
-                content,
-                prev_hash,
-                current,
-            )
-        )
-        prev_hash = current
+async def _not_stored(conn: asyncpg.Connection, rows: list[list[Any]]) -> list[list[Any]]:
+    stored = await conn.fetch(
+        "SELECT uid FROM audit_log WHERE uid = ANY($1::uuid[])", [row[0] for row in rows]
+    )
+    known = {str(row["uid"]) for row in stored}
+    return [row for row in rows if row[0] not in known]
+
+
+def _unchained_row(record: AuditRecord) -> list[Any]:
+    """``record`` in ``_COPY_COLUMNS`` order, its two chain hashes still to be filled in."""
+    return [
+        record.uid,  # asyncpg encodes a uuid from its text form: no UUID object needed
+        record.timestamp,
+        record.category,
+        record.module,
+        record.version,
+        record.community,
+        record.user,
+        record.action,
+        record.result,
+        record.reason,
+        record.correlation_id,
+        json.dumps(record.details) if record.details is not None else None,
+        record.content_hash(),
+        None,
+        None,
+    ]
+
+
+def _chained(rows: list[list[Any]], prev_hash: str) -> list[list[Any]]:
+    """``rows`` in order, each linked to the one before: ``hash = sha256(prev + content)``."""
+    for row in rows:
+        row[-2] = prev_hash
+        row[-1] = prev_hash = chain_hash(prev_hash, row[-3])
     return rows

@@ -9,6 +9,7 @@ disk and replays the spool, in order, before anything newer.
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from flask_core.tasks import BackgroundTasks
 
 from .records import AuditRecord, clean_details, clean_text
 from .spool import AuditSpool
-from .store import AuditStore
+from .store import AuditStore, PreparedBatch, prepare
 
 _log = get_logger("router.audit")
 _STOP = object()
@@ -49,6 +50,7 @@ class AuditTrail:
         self._spool: AuditSpool | None = None
         self._writer: asyncio.Task[None] | None = None
         self._next_replay_at = 0.0
+        self._in_hand: deque[list[AuditRecord]] = deque()  # taken, not yet stored or spooled
         self._tasks = BackgroundTasks()
 
     def record(
@@ -103,7 +105,11 @@ class AuditTrail:
                 self._writer.cancel()
                 _log.error("audit writer did not drain in %ss", grace)
         if self._spool is not None:
-            leftovers = self._take_queued()
+            # What the writer held when it stopped comes first (a batch it may have stored
+            # after all is skipped by uid when the spool is replayed).
+            leftovers = [record for records in self._in_hand for record in records]
+            leftovers += self._take_queued()
+            self._in_hand.clear()
             if leftovers:
                 await self._spool.append(leftovers)
             await self._spool.close()
@@ -118,20 +124,38 @@ class AuditTrail:
         return items
 
     async def _run(self) -> None:
-        while True:
-            batch, stop = await self._next_batch()
-            try:
-                await self._write(batch)
-            except Exception:  # the disk failed too: say so loudly, keep serving later records
-                _log.critical("%s audit records lost", len(batch), exc_info=True)
-            if stop:
-                return
+        batch, stop = await self._take()
+        upcoming: asyncio.Task[tuple[PreparedBatch, bool]] | None = None
+        try:
+            while True:
+                if not stop:  # taken and hashed while this batch is in PostgreSQL
+                    upcoming = asyncio.create_task(self._take(), name="audit.take")
+                try:
+                    await self._write(batch)
+                except Exception:  # the disk failed too: say so loudly, keep serving later ones
+                    _log.critical("%s audit records lost", len(batch.records), exc_info=True)
+                self._in_hand.popleft()
+                if upcoming is None:
+                    return
+                (batch, stop), upcoming = await upcoming, None
+        finally:
+            if upcoming is not None:
+                upcoming.cancel()
+
+    async def _take(self) -> tuple[PreparedBatch, bool]:
+        """The next batch, prepared for the store and held until it is written or spooled."""
+        records, stop = await self._next_batch()
+        records = self._with_overflow_note(records)
+        self._in_hand.append(records)  # from here on close() finds them, even if cancelled
+        return await prepare(records), stop
 
     async def _next_batch(self) -> tuple[list[AuditRecord], bool]:
-        assert self._spool is not None
-        # asyncio.timeout, not wait_for: on 3.11 wait_for can drop an item taken as it times out.
+        # The wait is bounded even with nothing spooled: the batch before may be failing into
+        # the spool while this one is awaited, and the spool must be retried without waiting
+        # for news. asyncio.timeout, not wait_for: on 3.11 wait_for can drop an item taken as
+        # it times out.
         try:
-            async with asyncio.timeout(self.retry_interval if self._spool.pending else None):
+            async with asyncio.timeout(self.retry_interval):
                 first = await self._queue.get()
         except TimeoutError:
             return [], False  # nothing new: a chance to replay the spool
@@ -141,23 +165,22 @@ class AuditTrail:
         stop = any(item is _STOP for item in items)
         return [item for item in items if item is not _STOP], stop
 
-    async def _write(self, batch: list[AuditRecord]) -> None:
+    async def _write(self, batch: PreparedBatch) -> None:
         assert self._spool is not None
-        batch = self._with_overflow_note(batch)
         if self._spool.pending and not await self._replay():
-            if batch:
-                await self._spool.append(batch)  # behind what is already waiting, in order
+            if batch.records:
+                await self._spool.append(batch.records)  # behind what is already waiting
             return
-        if batch:
+        if batch.records:
             await self._insert_or_spool(batch)
 
-    async def _insert_or_spool(self, batch: list[AuditRecord]) -> None:
+    async def _insert_or_spool(self, batch: PreparedBatch) -> None:
         assert self._store is not None and self._spool is not None
         try:
-            self.written += await self._store.append(batch)
+            self.written += await self._store.append_prepared(batch, unseen=True)
         except Exception as exc:  # whatever failed, the records are kept on disk
             self._failed(exc)
-            await self._spool.append(batch)
+            await self._spool.append(batch.records)
 
     async def _replay(self) -> bool:
         """Write the spool to PostgreSQL in order; True when it is empty afterwards."""

@@ -5,10 +5,12 @@ Convention (push): ``POST {base_url}/events`` with the envelope as the JSON body
 A module that cannot be reached (no healthy instance, connection refused) is *down*: the event
 waits for it without using up attempts. A module that answers with anything else, or times out
 reading, *failed*: after ``max_attempts`` the event goes to the dead-letter stream. Events of a
-community are handled one at a time in stream order, so a module sees them in order; different
-communities proceed side by side. Delivery is at-least-once: acks are sent once per batch, so a
-crash or a Redis outage between push and ack means the module sees that event again (the
-envelope's ``event_id`` / ``X-Event-ID`` is its idempotency key).
+community are handled one at a time in stream order, so a module sees them in order; each
+community has a lane of its own (a queue and a task), so communities proceed side by side and
+none waits for another: one reader keeps every lane supplied. Delivery is at-least-once: a
+lane acks what it delivered in one pipelined round after each run of entries, so a crash or
+a Redis outage between push and ack means the module sees that event again (the envelope's
+``event_id`` / ``X-Event-ID`` is its idempotency key).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import asyncio
 import contextlib
 import enum
 import json
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -41,8 +44,9 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
 _log = get_logger("router.events.delivery")
-_READ_COUNT = 64
+_READ_COUNT = 64  # entries read per stream at a time; not read while its lane holds this many
 _CLUSTER_POLL_MS = 100  # how long an empty round of per-slot reads waits on a cluster
+_BUSY_POLL_SECONDS = 0.1  # how often streams are read for news while lanes are still busy
 _DOWN_MAX_SECONDS = 5.0  # how long a module that came back may wait for its backlog to resume
 
 # sign(module_id, community, body) -> a router token for that body the module can verify
@@ -69,6 +73,18 @@ class Entry:
     def targets(self) -> set[str]:
         raw = (self.fields or {}).get(b"to", b"")
         return {name for name in raw.decode().split(",") if name}
+
+
+@dataclass(eq=False, slots=True)
+class Lane:
+    """One community's entries, in stream order, waiting for its delivery task."""
+
+    entries: deque[Entry] = field(default_factory=deque)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def has_room(self) -> bool:
+        return len(self.entries) < _READ_COUNT
 
 
 def backoff(step: int, settings: EventSettings) -> float:
@@ -99,6 +115,10 @@ class ModuleDeliverer:
         self._claimed: set[str] = set()
         self._unacked: dict[str, list[str]] = {}
         self._lost = asyncio.Event()
+        self._lanes: dict[str, Lane] = {}
+        self._lane_tasks: list[asyncio.Task[None]] = []
+        self._lane_room = asyncio.Event()
+        self._back: dict[str, asyncio.Event] = {}  # base URL found down -> set when it answers
 
     @property
     def consumer(self) -> str:
@@ -108,8 +128,12 @@ class ModuleDeliverer:
         """Deliver until cancelled or the lease is lost; always give the lease back."""
         keeper = asyncio.create_task(self._keep_lease(), name=f"lease:{self.module_id}")
         try:
-            while not self._lost.is_set():
-                await self._deliver_batch(await self._next_batch())
+            async with asyncio.TaskGroup() as group:
+                try:
+                    await self._supply(group)
+                finally:
+                    for task in self._lane_tasks:
+                        task.cancel()
         except* LeaseLost:
             _log.warning("delivery lease for %s lost", self.module_id)
         except* UNREACHABLE as group:
@@ -143,7 +167,54 @@ class ModuleDeliverer:
             if module_id == self.module_id
         }
 
-    async def _next_batch(self) -> list[Entry]:
+    async def _supply(self, group: asyncio.TaskGroup) -> None:
+        """Read new entries into the lanes until the lease is lost.
+
+        A read blocks only while every lane is empty; while some lane is busy, the streams
+        whose lanes have room are read without blocking (a blocking read could not be cut short
+        when a full lane gets room), and an empty read waits for room in a lane, or polls.
+        """
+        while not self._lost.is_set():
+            idle = not any(lane.entries for lane in self._lanes.values())
+            batch = await self._next_batch(block=idle)
+            for entry in batch:
+                self._lane(entry.community, group).entries.append(entry)
+            for lane in self._lanes.values():
+                if lane.entries:
+                    lane.wake.set()
+            if not batch and not idle:
+                await self._wait_for_lanes()
+
+    def _lane(self, community: str, group: asyncio.TaskGroup) -> Lane:
+        lane = self._lanes.get(community)
+        if lane is None:
+            lane = self._lanes[community] = Lane()
+            self._lane_tasks.append(
+                group.create_task(self._drive(lane), name=f"deliver:{self.module_id}:{community}")
+            )
+        return lane
+
+    async def _drive(self, lane: Lane) -> None:
+        """Deliver a lane's entries one at a time, in order, acking what was queued at each
+        turn (a lane kept busy still acks as it goes)."""
+        while True:
+            await lane.wake.wait()
+            lane.wake.clear()
+            while lane.entries:
+                for _ in range(len(lane.entries)):
+                    await self._deliver(lane.entries[0])
+                    lane.entries.popleft()
+                    if lane.has_room:
+                        self._lane_room.set()
+                await self._flush_acks()
+
+    async def _wait_for_lanes(self) -> None:
+        """Wait until a lane has room for more, or for the next poll of the streams."""
+        self._lane_room.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._lane_room.wait(), timeout=_BUSY_POLL_SECONDS)
+
+    async def _next_batch(self, block: bool = True) -> list[Entry]:
         streams = await self._streams()
         if not streams:
             await self._pause(self._context.settings.scan_interval_seconds)
@@ -152,7 +223,10 @@ class ModuleDeliverer:
             claimed = await self._claim_pending(streams)
             if claimed:
                 return claimed
-            reply = await self._read(list(streams))
+            open_keys = [key for key, c in streams.items() if self._has_room(c)]
+            if not open_keys:
+                return []
+            reply = await self._read(open_keys, block)
         except ResponseError as error:
             if "NOGROUP" not in str(error):
                 raise
@@ -164,8 +238,12 @@ class ModuleDeliverer:
             for entry_id, fields in rows
         ]
 
-    async def _read(self, keys: list[str]) -> list[Any]:
-        """New entries of the module's streams: one blocking read, or one read per slot.
+    def _has_room(self, community: str) -> bool:
+        lane = self._lanes.get(community)
+        return lane is None or lane.has_room
+
+    async def _read(self, keys: list[str], block: bool = True) -> list[Any]:
+        """New entries of the module's streams: one (blocking) read, or one read per slot.
 
         On a cluster the community streams live in different slots (nodes), and one XREADGROUP
         may only name keys of one slot. Blocking reads side by side could not be abandoned
@@ -174,13 +252,13 @@ class ModuleDeliverer:
         """
         block_ms = self._context.settings.block_ms
         if not is_cluster(self._context.redis):
-            return list(await self._read_group(keys, block_ms) or [])
+            return list(await self._read_group(keys, block_ms if block else None) or [])
         by_slot: dict[int, list[str]] = {}
         for key in keys:
             by_slot.setdefault(key_slot(key.encode()), []).append(key)
         replies = await asyncio.gather(*(self._read_group(g, None) for g in by_slot.values()))
         rows = [row for reply in replies for row in reply or []]
-        if not rows:
+        if not rows and block:
             await self._pause(min(block_ms, _CLUSTER_POLL_MS) / 1000)
         return rows
 
@@ -235,20 +313,6 @@ class ModuleDeliverer:
             for entry_id, rows in zip(ids, found, strict=True)
         ]
 
-    async def _deliver_batch(self, batch: list[Entry]) -> None:
-        """Communities side by side, each strictly in order, then one round of acks."""
-        by_community: dict[str, list[Entry]] = {}
-        for entry in batch:
-            by_community.setdefault(entry.community, []).append(entry)
-        async with asyncio.TaskGroup() as group:
-            for entries in by_community.values():
-                group.create_task(self._deliver_in_order(entries))
-        await self._flush_acks()
-
-    async def _deliver_in_order(self, entries: list[Entry]) -> None:
-        for entry in entries:
-            await self._deliver(entry)
-
     async def _deliver(self, entry: Entry) -> None:
         if entry.fields is None or self.module_id not in entry.targets:
             await self._ack(entry)
@@ -257,16 +321,16 @@ class ModuleDeliverer:
         while True:
             if self._lost.is_set():
                 raise LeaseLost()
-            outcome, error = await self._attempt(entry)
+            outcome, error, base_url = await self._attempt(entry)
             self._context.metrics.deliveries.labels(self.module_id, outcome.value).inc()
             if outcome is Outcome.DELIVERED:
+                self._answered(base_url)
                 await self._ack(entry)
                 return
             if outcome is Outcome.DOWN:
                 downs += 1
-                await self._pause(
-                    min(_DOWN_MAX_SECONDS, backoff(downs - 1, self._context.settings))
-                )
+                seconds = min(_DOWN_MAX_SECONDS, backoff(downs - 1, self._context.settings))
+                await self._pause(seconds, self._back.setdefault(base_url, asyncio.Event()))
                 continue
             failures += 1
             if failures >= self._context.settings.max_attempts:
@@ -274,10 +338,18 @@ class ModuleDeliverer:
                 return
             await self._pause(backoff(failures - 1, self._context.settings))
 
-    async def _attempt(self, entry: Entry) -> tuple[Outcome, str]:
+    def _answered(self, base_url: str) -> None:
+        """``base_url`` is back: the lanes waiting for it try again at once, not after their
+        back-off, so a module that returns gets its backlog in every community together."""
+        back = self._back.pop(base_url, None)
+        if back is not None:
+            back.set()
+
+    async def _attempt(self, entry: Entry) -> tuple[Outcome, str, str]:
+        """Push ``entry`` once: the outcome, what went wrong, and the base URL tried."""
         base_url = await self._context.directory.endpoint(self.module_id, entry.community)
         if base_url is None:
-            return Outcome.DOWN, "no healthy instance"
+            return Outcome.DOWN, "no healthy instance", ""
         assert entry.fields is not None
         body = entry.fields.get(b"e", b"{}")
         event_id = _event_id(body)
@@ -303,12 +375,12 @@ class ModuleDeliverer:
                 await response.read()  # the connection goes back to the pool only when read
                 status = response.status
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            return Outcome.DOWN, f"unreachable: {type(exc).__name__}"
+            return Outcome.DOWN, f"unreachable: {type(exc).__name__}", base_url
         except (aiohttp.ClientError, TimeoutError) as exc:
-            return Outcome.FAILED, f"{type(exc).__name__}"
+            return Outcome.FAILED, f"{type(exc).__name__}", base_url
         if 200 <= status < 300:
-            return Outcome.DELIVERED, ""
-        return Outcome.FAILED, f"HTTP {status}"
+            return Outcome.DELIVERED, "", base_url
+        return Outcome.FAILED, f"HTTP {status}", base_url
 
     async def _ack(self, entry: Entry) -> None:
         """Note ``entry`` as done; acks go to Redis once per batch (or before any wait)."""
@@ -338,13 +410,16 @@ class ModuleDeliverer:
             extra={"event_type": "SYSTEM", "community": entry.community},
         )
 
-    async def _pause(self, seconds: float) -> None:
-        """Sleep, waking early when the lease is lost; what is done is acked first."""
+    async def _pause(self, seconds: float, wake: asyncio.Event | None = None) -> None:
+        """Sleep, waking early when the lease is lost (or ``wake`` is set); what is done is
+        acked first."""
         await self._flush_acks()
+        waits = [asyncio.ensure_future(event.wait()) for event in (self._lost, wake) if event]
         try:
-            await asyncio.wait_for(self._lost.wait(), timeout=seconds)
-        except TimeoutError:
-            return
+            await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
 
 
 def _event_id(body: bytes) -> str:

@@ -30,12 +30,13 @@ class Directory:
     """Where the stand-in modules listen (the registry's role in these engine-level tests)."""
 
     endpoints: dict[str, str] = field(default_factory=dict)
+    unserved: set[str] = field(default_factory=set)  # communities no instance serves now
 
     async def subscribers(self, event_type: str, community: str) -> list[str]:
         return sorted(self.endpoints)
 
     async def endpoint(self, module_id: str, community: str) -> str | None:
-        return self.endpoints.get(module_id)
+        return None if community in self.unserved else self.endpoints.get(module_id)
 
 
 @dataclass
@@ -128,6 +129,24 @@ async def test_order_holds_per_community_with_two_communities(engine: Engine) ->
     for envelope in module.received:
         by_community.setdefault(envelope["community_id"], []).append(envelope["event_id"])
     assert by_community == {"c1": one, "c2": two}
+
+
+async def test_a_community_without_a_reachable_instance_holds_back_no_other(
+    engine: Engine,
+) -> None:
+    module = StandInModule()
+    async with serve_app(module.app()) as base_url:
+        engine.directory.endpoints["mod"] = base_url
+        engine.directory.unserved.add("c1")
+        waiting = await engine.ingest("c1", 2)
+        first = await engine.ingest("c2", 3)
+        await module.wait_for(3)
+        later = await engine.ingest("c2", 3)
+        await module.wait_for(6)
+        assert module.event_ids() == first + later
+        engine.directory.unserved.clear()
+        await module.wait_for(8)
+    assert module.event_ids()[6:] == waiting
 
 
 async def test_a_module_that_always_fails_ends_in_dead_letters_and_can_be_replayed(
