@@ -228,7 +228,8 @@ class ModuleDeliverer:
                 return []
             reply = await self._read(open_keys, block)
         except ResponseError as error:
-            if "NOGROUP" not in str(error):
+            # UNBLOCKED: the stream was deleted during a blocking read; NOGROUP: its group is gone.
+            if not any(code in str(error) for code in ("NOGROUP", "UNBLOCKED")):
                 raise
             await self._recreate_groups(streams)
             return []
