@@ -12,9 +12,12 @@ from pathlib import Path
 
 import httpx
 
-from .load import Tally
+from .load import Answer, Tally
 
 SETTLE_SECONDS = 30.0  # the longest wait for deliveries and audit records to arrive
+# Records reach the trail within a writer batch (or a spool replay once PostgreSQL answers);
+# a count that has not moved for this long will not move any more.
+AUDIT_STALL = 6.0
 QUIET_SECONDS = 1.5  # once all is there, how long a late duplicate gets to show up
 
 
@@ -66,9 +69,12 @@ async def settle_audit(admin: httpx.AsyncClient, expected: set[str]) -> AuditChe
     """Wait until every expected record is in the trail (or the settle time ran out); verify."""
     deadline = time.monotonic() + SETTLE_SECONDS
     found = await _found(admin, expected)
-    while found < len(expected) and time.monotonic() < deadline:
+    changed = time.monotonic()
+    while found < len(expected) and time.monotonic() < min(deadline, changed + AUDIT_STALL):
         await asyncio.sleep(0.5)
-        found = await _found(admin, expected)
+        now_found = await _found(admin, expected)
+        if now_found != found:
+            found, changed = now_found, time.monotonic()
     try:
         verify = (await admin.get("/api/v1/admin/audit/verify")).json()
     except (httpx.HTTPError, ValueError):
@@ -91,17 +97,21 @@ async def _found(admin: httpx.AsyncClient, expected: set[str]) -> int:
     return len(expected & seen)
 
 
-def recovery(tally: Tally, kind: str, fault_at: float, returned_at: float) -> str:
-    """From the dependency's return to the first success of ``kind`` sent after it.
+def recovery(answers: list[Answer], kind: str, fault_at: float, returned_at: float) -> str:
+    """From the dependency's return to the first success of ``kind`` after its last failure.
 
-    "at once" when no request of that kind failed since the fault began; "never" when none
-    succeeded after the return.
+    The first success after the last failure, not the first success at all: a request served
+    by a process that dies a moment later has not recovered anything. "at once" when no request
+    of that kind failed since the fault began; "never" when the last one still failed.
     """
-    kinds = (kind,) if kind != "event" else ("event", "command")
-    since_fault = [a for a in tally.answers if a.kind in kinds and a.sent_at >= fault_at]
-    if all(answer.ok for answer in since_fault):
+    kinds = ("event", "command") if kind == "event" else (kind,)
+    since_fault = sorted(
+        (a for a in answers if a.kind in kinds and a.sent_at >= fault_at), key=lambda a: a.sent_at
+    )
+    failed = [a.sent_at for a in since_fault if not a.ok]
+    if not failed:
         return "at once"
-    after = [a.done_at for a in since_fault if a.ok and a.sent_at >= returned_at]
+    after = [a.done_at for a in since_fault if a.ok and a.sent_at > max(failed)]
     if not after:
         return "never"
     return f"{max(0.0, min(after) - returned_at):.2f} s"

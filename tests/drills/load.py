@@ -30,6 +30,7 @@ MIX = (
 )
 EVENT_KINDS = ("event", "command")
 AUDITED_KINDS = ("admin", "badkey")
+PROBE_RATE = 5.0  # requests a second once the load is over and a kind has not recovered yet
 SUCCESS = {"event": 202, "command": 202, "resend": 200, "admin": 201, "badkey": 401, "action": 200}
 
 
@@ -104,6 +105,21 @@ class Load:
             if pending:
                 await asyncio.wait(pending)
         return self.tally
+
+    async def probe(self, kind: str, seconds: float) -> list[Answer]:
+        """After the load: one request of ``kind`` every 0.2 s until one succeeds or ``seconds``
+        pass, on the load's clock. Times a recovery that outlasts the load; not in the tally."""
+        probe = Load(self.base_url, self.keys, rate=PROBE_RATE, seconds=seconds)
+        probe.started = self.started
+        probe.tally.commands = dict(self.tally.commands)
+        deadline = self.now() + seconds
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=10.0) as client:
+            while self.now() < deadline:
+                await probe._send(client, kind)
+                if probe.tally.answers[-1].ok:
+                    break
+                await asyncio.sleep(1 / PROBE_RATE)
+        return probe.tally.answers
 
     async def _send(self, client: httpx.AsyncClient, kind: str) -> None:
         if kind == "resend" and not self.tally.commands:

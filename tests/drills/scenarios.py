@@ -26,11 +26,11 @@ class Drill:
 
 
 async def redis_down(stage: Stage) -> None:
-    await stage.at(8)
+    await stage.at(6)
     stage.fault()
     await asyncio.to_thread(stage.redis.stop)
     stage.note("Redis stopped")
-    await stage.at(18)
+    await stage.at(16)
     await asyncio.to_thread(stage.redis.start)
     stage.returned()
     stage.note("Redis started again (same AOF directory)")
@@ -38,53 +38,53 @@ async def redis_down(stage: Stage) -> None:
 
 async def postgres_down(stage: Stage) -> None:
     assert stage.postgres is not None, "this drill needs the harness's own PostgreSQL"
-    await stage.at(8)
+    await stage.at(6)
     stage.fault()
     await asyncio.to_thread(stage.postgres.stop)
     stage.note("PostgreSQL stopped")
-    await stage.at(18)
+    await stage.at(16)
     await asyncio.to_thread(stage.postgres.start)
     stage.returned()
     stage.note("PostgreSQL started again")
 
 
 async def module_killed(stage: Stage) -> None:
-    await stage.at(8)
+    await stage.at(6)
     stage.fault()
     await asyncio.to_thread(stage.module.kill)
     stage.note("module SIGKILLed")
-    await stage.at(23)
+    await stage.at(21)
     await stage.module.start()
     stage.returned()
     stage.note("module started again (same instance id), answering /health")
 
 
 async def worker_killed(stage: Stage) -> None:
-    await stage.at(10)
+    await stage.at(8)
     workers = stage.router.children()
     stage.note(f"router workers before: {len(workers)}")
     stage.fault()
     os.kill(workers[0], signal.SIGKILL)
     stage.returned()  # nothing returns by itself: recovery is timed from the kill
     stage.note(f"worker {workers[0]} SIGKILLed")
-    await stage.at(15)
+    await stage.at(13)
     alive = "running" if stage.router.running else "EXITED"
     stage.note(f"5 s later: router master {alive}, workers {len(stage.router.children())}")
 
 
 async def router_killed_while_spooling(stage: Stage) -> None:
-    await stage.at(6)
+    await stage.at(5)
     stage.fault()
     await asyncio.to_thread(stage.redis.stop)
     stage.note("Redis stopped: events spool")
-    await stage.at(11)
+    await stage.at(10)
     stage.note(f"spool before the kill: {_spooled(stage.directory)}")
     await asyncio.to_thread(stage.router.kill)
     stage.note("router SIGKILLed (master and workers)")
-    await stage.at(13)
+    await stage.at(12)
     stage.returned()
     await _restart_router(stage)
-    await stage.at(18)
+    await stage.at(17)
     await asyncio.to_thread(stage.redis.start)
     stage.note("Redis started again")
 
@@ -115,7 +115,7 @@ def redis_restarted(empty: bool) -> Callable[[Stage], Awaitable[None]]:
         await stage.at(3)
         await asyncio.to_thread(stage.module.kill)
         stage.note("module SIGKILLed: a backlog builds in the stream")
-        await stage.at(10)
+        await stage.at(9)
         backlog = undelivered(stage.load.tally, stage.records) if stage.load else 0
         stage.fault()
         await asyncio.to_thread(stage.redis.stop)
@@ -125,7 +125,7 @@ def redis_restarted(empty: bool) -> Callable[[Stage], Awaitable[None]]:
         stage.returned()
         data = "its data wiped (empty)" if empty else "the same AOF directory"
         stage.note(f"Redis restarted on {data}, with {backlog} accepted events undelivered")
-        await stage.at(14)
+        await stage.at(12)
         await stage.module.start()
         await wait_registered(stage.admin)
         stage.note("module started again")
@@ -134,17 +134,17 @@ def redis_restarted(empty: bool) -> Callable[[Stage], Awaitable[None]]:
 
 
 DRILLS = (
-    Drill("redis", "Redis down 10 s", "event", 30, redis_down),
-    Drill("postgres", "PostgreSQL down 10 s", "event", 30, postgres_down),
-    Drill("module", "module killed 15 s", "action", 35, module_killed),
-    Drill("worker", "SIGKILL one router worker", "event", 25, worker_killed),
+    Drill("redis", "Redis down 10 s", "event", 26, redis_down),
+    Drill("postgres", "PostgreSQL down 10 s", "event", 26, postgres_down),
+    Drill("module", "module killed 15 s", "action", 31, module_killed),
+    Drill("worker", "SIGKILL one router worker", "event", 20, worker_killed),
     Drill(
-        "spooling", "SIGKILL the router while spooling", "event", 28, router_killed_while_spooling
+        "spooling", "SIGKILL the router while spooling", "event", 25, router_killed_while_spooling
     ),
     Drill(
-        "redis-restart", "Redis restarted (AOF) with a backlog", "event", 25, redis_restarted(False)
+        "redis-restart", "Redis restarted (AOF) with a backlog", "event", 22, redis_restarted(False)
     ),
     Drill(
-        "redis-empty", "Redis restarted empty with a backlog", "event", 25, redis_restarted(True)
+        "redis-empty", "Redis restarted empty with a backlog", "event", 22, redis_restarted(True)
     ),
 )

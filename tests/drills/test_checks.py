@@ -36,15 +36,14 @@ def test_an_accepted_event_never_delivered_is_lost_and_a_second_delivery_counted
     assert row.chain == "BROKEN (9 rows)"
 
 
-def test_recovery_is_timed_from_the_return_to_the_first_success_sent_after_it() -> None:
-    tally = Tally(
-        answers=[
-            Answer("action", 1.0, 1.1, 200),
-            Answer("action", 5.0, 5.5, 503),  # during the outage
-            Answer("action", 9.5, 10.4, 200),  # sent before the return: does not count
-            Answer("action", 10.2, 10.9, 200),
-        ]
-    )
-    assert recovery(tally, "action", fault_at=4.0, returned_at=10.0) == "0.90 s"
-    assert recovery(tally, "action", fault_at=9.0, returned_at=10.0) == "at once"
-    assert recovery(tally, "action", fault_at=4.0, returned_at=11.0) == "never"
+def test_recovery_is_timed_from_the_return_to_the_first_success_after_the_last_failure() -> None:
+    answers = [
+        Answer("action", 1.0, 1.1, 200),
+        Answer("action", 5.0, 5.5, 503),  # during the outage
+        Answer("action", 9.5, 10.4, 200),  # a lucky one: the next still fails
+        Answer("action", 10.1, 10.2, None),
+        Answer("action", 10.2, 10.9, 200),
+    ]
+    assert recovery(answers, "action", fault_at=4.0, returned_at=10.0) == "0.90 s"
+    assert recovery(answers, "action", fault_at=10.15, returned_at=10.0) == "at once"
+    assert recovery([*answers, Answer("action", 12, 12.1, 502)], "action", 4.0, 10.0) == "never"
