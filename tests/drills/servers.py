@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,10 +88,10 @@ def redis_answers(port: int) -> bool:
             return False
 
 
-def _wait_for(condition: object, timeout: float, what: str) -> None:
+def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
+        if condition():
             return
         time.sleep(0.05)
     raise TimeoutError(f"{what} did not start within {timeout} s")
