@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint wheel bench wrk clean
+.PHONY: install run test lint wheel bench wrk drills clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
@@ -43,6 +43,11 @@ wrk:
 # ARGS picks sections, e.g. make bench ARGS="health events"
 bench: install wrk
 	$(BIN)/python -m tests.benchmarks $(ARGS)
+
+# The outage drills under load, each printing its table row (tests/drills/). ARGS picks drills
+# and options, e.g. make drills ARGS="redis postgres" or ARGS="--keep worker".
+drills: install
+	$(BIN)/python -m tests.drills $(ARGS)
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache dist
