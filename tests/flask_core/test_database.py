@@ -3,7 +3,9 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from flask_core.database import AsyncDAL, migrate
+import asyncpg
+
+from flask_core.database import AsyncDAL, is_outage, migrate
 
 
 def write_migrations(directory: Path) -> None:
@@ -49,3 +51,17 @@ async def test_transaction_rolls_back(database_url: str, tmp_path: Path) -> None
         assert await dal.fetchval("SELECT count(*) FROM things") == 0
     finally:
         await dal.close()
+
+
+def test_a_broken_protocol_is_an_outage_and_misuse_is_not() -> None:
+    gone = asyncpg.InternalClientError(
+        'cannot switch to state 15; protocol is in the "failed" state'
+    )
+    busy = asyncpg.InternalClientError(
+        "cannot switch to state 12; another operation (11) is in progress"
+    )
+    assert is_outage(gone)
+    assert is_outage(asyncpg.InternalClientError("not connected"))
+    assert not is_outage(busy)
+    assert is_outage(ConnectionRefusedError())
+    assert not is_outage(asyncpg.UniqueViolationError("duplicate key"))

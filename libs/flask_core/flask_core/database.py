@@ -35,8 +35,17 @@ class DatabaseUnavailable(ConnectionError):
     """
 
 
+# What the driver's own state machine says when the server went away under a connection (for
+# example "cannot switch to state 15; protocol is in the \"failed\" state" while a pool
+# connection is reset after PostgreSQL shut down). Its other InternalClientErrors ("another
+# operation is in progress") are misuse, not outages, and stay errors.
+_BROKEN_PROTOCOL = ('"failed" state', "not connected")
+
+
 def is_outage(error: BaseException) -> bool:
     """Whether ``error`` says PostgreSQL is out of reach (not that it refused a statement)."""
+    if isinstance(error, asyncpg.InternalClientError):
+        return any(sign in str(error) for sign in _BROKEN_PROTOCOL)
     return isinstance(error, OUTAGE_ERRORS)
 
 
@@ -46,7 +55,9 @@ def _outage_named() -> Iterator[None]:
         yield
     except DatabaseUnavailable:
         raise
-    except OUTAGE_ERRORS as error:
+    except (*OUTAGE_ERRORS, asyncpg.InternalClientError) as error:
+        if not is_outage(error):
+            raise
         raise DatabaseUnavailable(f"PostgreSQL unreachable: {type(error).__name__}") from error
 
 
