@@ -261,7 +261,10 @@ async def _open_registry(
     breakers = InstanceBreakers(
         FailoverBreakerStore(shared, MemoryBreakerStore(settings.breaker)), audit
     )
+    _on_close(stack, "breakers", breakers.close)  # after the calls, before Redis closes
     registry.on_breaker_message(breakers.on_message)
+    registry.on_breaker_hearing(breakers.hearing)
+    registry.on_instance_back(breakers.instance_back)
     tasks = _task_set(stack, "registry")
     await registry.start(tasks)
     prober = HealthProber(

@@ -150,10 +150,7 @@ class Dispatcher:
             raise errors.ModuleUnavailable(f"No healthy instance of module {module_id}.")
         retry_after = math.inf
         for instance in self.balancer.order(candidates):
-            hint = self.breakers.known_open(instance.breaker_name)
-            if hint:
-                retry_after = min(retry_after, hint)
-                continue
+            # Answered from the local view when the breaker is known closed or open.
             admission = await self.breakers.acquire(instance.breaker_name)
             if admission.allowed:
                 return instance, admission.probe
