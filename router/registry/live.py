@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from .store import RegistryStore
 
 _log = get_logger("router.registry")
 MessageHandler = Callable[[dict[str, Any]], None]
+InstanceHandler = Callable[[str], Awaitable[None]]
 
 
 class Registry:
@@ -55,6 +56,8 @@ class Registry:
         self._version: int | None = None
         self._reload_lock = asyncio.Lock()
         self._breaker_handlers: list[MessageHandler] = []
+        self._hearing_handlers: list[Callable[[bool], None]] = []
+        self._back_handlers: list[InstanceHandler] = []
 
     # -- hot path -------------------------------------------------------------------------
     # A module serves only the communities of the keys its instances registered with (SPEC
@@ -107,6 +110,16 @@ class Registry:
 
     def on_breaker_message(self, handler: MessageHandler) -> None:
         self._breaker_handlers.append(handler)
+
+    def on_breaker_hearing(self, handler: Callable[[bool], None]) -> None:
+        """``handler(True)`` each time the breaker channel is confirmed (re)subscribed,
+        ``handler(False)`` when the subscription ends."""
+        self._hearing_handlers.append(handler)
+
+    def on_instance_back(self, handler: InstanceHandler) -> None:
+        """``handler("{module_id}/{instance_id}")`` when an instance registers again or its
+        health check passes again after it was found down."""
+        self._back_handlers.append(handler)
 
     # -- refresh --------------------------------------------------------------------------
 
@@ -190,14 +203,26 @@ class Registry:
                 await asyncio.sleep(1.0)
 
     async def _listen_once(self) -> None:
-        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        # Subscription confirmations are read too: the breakers trust what they hear only
+        # from the moment Redis confirms the channel, which the client also re-subscribes by
+        # itself after a reconnection.
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=False)
         try:
             await pubsub.subscribe(self.keyspace.registry_channel, self.keyspace.breaker_channel)
             await self._reload_logged()  # whatever changed while we were not listening
             async for message in pubsub.listen():
-                await self._handle(reply_text(message["channel"]), message["data"])
+                channel = reply_text(message["channel"])
+                if message["type"] == "message":
+                    await self._handle(channel, message["data"])
+                elif message["type"] == "subscribe" and channel == self.keyspace.breaker_channel:
+                    self._hear_breakers(True)
         finally:
+            self._hear_breakers(False)
             await pubsub.aclose()
+
+    def _hear_breakers(self, subscribed: bool) -> None:
+        for handler in self._hearing_handlers:
+            handler(subscribed)
 
     async def _handle(self, channel: str, data: Any) -> None:
         try:
@@ -273,6 +298,12 @@ class Registry:
         """A (re-)registered instance starts healthy: it has just shown it is alive."""
         name = f"{module_id}/{instance_id}"
         await self._forget_shared(name, self.keyspace.registry_health_failures(name))
+        await self.instance_back(name)
+
+    async def instance_back(self, name: str) -> None:
+        """The instance ``name`` has just shown it is alive: tell whoever keeps its state."""
+        for handler in self._back_handlers:
+            await handler(name)
 
     async def instance_removed(self, module_id: str, instance_id: str) -> None:
         await self._forget_shared(f"{module_id}/{instance_id}")

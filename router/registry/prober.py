@@ -105,6 +105,8 @@ class HealthProber:
         if verdict:
             instance.healthy = verdict == "up"
             self._report(instance, verdict)
+        if verdict == "up":  # one process gets this verdict: it gives the breaker its probe
+            await self._registry.instance_back(instance.breaker_name)
 
     async def _check(self, instance: InstanceView) -> bool:
         # Checked at every probe: a host name may point elsewhere than when it registered.

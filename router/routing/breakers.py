@@ -1,11 +1,22 @@
-"""Circuit breakers per module instance: shared decisions, local open hints, audited changes."""
+"""Circuit breakers per module instance: shared decisions, a local view, audited changes."""
 
 from __future__ import annotations
 
+import asyncio
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from flask_core.breaker import Admission, BreakerState, BreakerStore, Transition
+from flask_core import errors
+from flask_core.breaker import (
+    CLOSED,
+    HALF_OPEN,
+    OPEN,
+    Admission,
+    BreakerState,
+    BreakerStore,
+    Transition,
+)
 from flask_core.logging import get_logger
 
 from ..audit.records import AuditSink
@@ -19,75 +30,142 @@ def breaker_meta(name: str) -> dict[str, Any]:
     return {"breaker": name, "module_id": module_id, "instance_id": instance_id}
 
 
-class InstanceBreakers:
-    """The breaker of every instance; an open one is known locally until its back-off ends.
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """What this process last learnt of a breaker: closed, or open until a moment."""
 
-    The open period is a shared fact (Redis holds its end), so remembering it here lets an
-    open breaker answer 503 without any round trip; an admin reset, announced on
-    ``system.breaker``, drops the memory early. Likewise a breaker seen closed is trusted for
-    up to ``closed_trust_seconds`` without asking Redis again: every transition is announced on
-    ``system.breaker`` and drops that trust at once, and the short expiry bounds what a lost
-    announcement can cost.
+    state: BreakerState
+    trusted_until: float  # monotonic; a safety net should the subscription stall unnoticed
+    open_until: float = 0.0  # monotonic; when an open breaker's back-off ends
+
+
+class InstanceBreakers:
+    """The breaker of every instance: shared decisions in the store, and a local view of each
+    breaker kept in step by the announcements on ``system.breaker``.
+
+    Every transition is announced from inside the store's atomic script, so while this process
+    hears the channel, what it last learnt of a breaker stays true until the next announcement:
+    a closed breaker admits and an open one refuses (503) without any round trip. Only what
+    must be decided atomically across processes goes to the store: the end of an open period
+    and the half-open probes. While the channel is not heard (not yet subscribed,
+    resubscribing, Redis away) nothing is remembered and every call asks the store; a
+    store answer that raced an announcement is not remembered either.
     """
 
     def __init__(
-        self, store: BreakerStore, audit: AuditSink, *, closed_trust_seconds: float = 1.0
+        self, store: BreakerStore, audit: AuditSink, *, trust_seconds: float = 30.0
     ) -> None:
         self.store = store
         self._audit = audit
-        self._closed_trust = closed_trust_seconds
-        self._open_until: dict[str, float] = {}
-        self._closed_until: dict[str, float] = {}
-
-    def known_open(self, name: str) -> float:
-        """Seconds the breaker is known to stay open; 0 when it may admit a call."""
-        until = self._open_until.get(name)
-        if until is None:
-            return 0.0
-        remaining = until - time.monotonic()
-        if remaining <= 0:
-            del self._open_until[name]
-            return 0.0
-        return remaining
+        self._trust_seconds = trust_seconds
+        self._view: dict[str, _Seen] = {}
+        self._hearing = False
+        self._heard = 0  # announcements and subscription changes so far
+        self._recording: set[asyncio.Task[None]] = set()
 
     async def acquire(self, name: str) -> Admission:
         now = time.monotonic()
-        if self._closed_until.get(name, 0.0) > now:
-            return Admission(True, "closed")
+        seen = self._view.get(name)
+        if seen is not None and now < seen.trusted_until:
+            if seen.state == CLOSED:
+                return Admission(True, CLOSED)
+            if now < seen.open_until:
+                return Admission(False, OPEN, retry_after=seen.open_until - now)
+        heard = self._heard
         admission = await self.store.acquire(name)
         if admission.transition is not None:
             self._report(admission.transition)
-        if admission.state == "closed":
-            self._closed_until[name] = now + self._closed_trust
-        elif not admission.allowed and admission.state == "open":
-            self._open_until[name] = now + admission.retry_after
+        if heard == self._heard:  # nothing announced meanwhile that this answer could hide
+            self._remember(name, admission)
         return admission
 
+    def _remember(self, name: str, admission: Admission) -> None:
+        now = time.monotonic()
+        if not self._hearing or admission.state == HALF_OPEN:
+            self._view.pop(name, None)  # probes are decided in the store, one at a time
+        elif admission.state == CLOSED:
+            self._view[name] = _Seen(CLOSED, now + self._trust_seconds)
+        elif not admission.allowed:
+            until = now + admission.retry_after
+            self._view[name] = _Seen(OPEN, now + self._trust_seconds, until)
+
     async def record(self, name: str, *, success: bool, probe: bool) -> None:
+        if success and not probe:
+            # A good answer outside a probe moves no breaker (it resets the failure count and
+            # fills the window), so the caller's answer does not wait for its round trip.
+            task = asyncio.create_task(self._record_later(name))
+            self._recording.add(task)
+            task.add_done_callback(self._recording.discard)
+            return
+        await self._record(name, success=success, probe=probe)
+
+    async def _record_later(self, name: str) -> None:
+        try:
+            await self._record(name, success=True, probe=False)
+        except errors.StoreFault:
+            pass  # logged at ERROR where it was raised; the next call meets the fault itself
+        except Exception:
+            _log.exception(
+                "breaker %s: a good answer was not recorded", name, extra={"event_type": "ERROR"}
+            )
+
+    async def close(self) -> None:
+        """Wait (bounded) for the good answers still being recorded."""
+        if self._recording:
+            await asyncio.wait(set(self._recording), timeout=5.0)
+
+    async def _record(self, name: str, *, success: bool, probe: bool) -> None:
         transition = await self.store.record(name, success=success, probe=probe)
         if transition is not None:
-            self._forget(name)
+            # Its announcement (or, with Redis away, the next acquire) says what it is now.
+            self._view.pop(name, None)
             self._report(transition)
-
-    def _forget(self, name: str) -> None:
-        self._closed_until.pop(name, None)
-        self._open_until.pop(name, None)
 
     async def state(self, name: str) -> BreakerState:
         return await self.store.state(name)
 
     async def reset(self, name: str) -> Transition | None:
-        self._forget(name)
+        self._view.pop(name, None)
         transition = await self.store.reset(name)
         if transition is not None:
             self._report(transition, reason="reset by an admin")
         return transition
 
+    async def instance_back(self, name: str) -> None:
+        """The instance behind ``name`` registered again or passed its health check again:
+        an open breaker goes half-open now, so the next call probes it instead of waiting
+        for the back-off to end."""
+        try:
+            transition = await self.store.half_open(name)
+        except errors.StoreFault:  # logged at ERROR; the back-off still ends on its own
+            return
+        if transition is not None:
+            self._view.pop(name, None)
+            self._report(transition, reason="instance back")
+
     def on_message(self, body: dict[str, Any]) -> None:
-        """Forget what this process believed about a breaker another process just moved."""
+        """Learn a transition another process (or this one) announced."""
         name = body.get("breaker")
-        if isinstance(name, str):
-            self._forget(name)
+        if not isinstance(name, str):
+            return
+        self._heard += 1
+        now = time.monotonic()
+        to, at_ms, until_ms = body.get("to"), body.get("at_ms"), body.get("open_until_ms")
+        if to == CLOSED:
+            self._view[name] = _Seen(CLOSED, now + self._trust_seconds)
+        elif to == OPEN and isinstance(at_ms, int | float) and isinstance(until_ms, int | float):
+            # Both moments are the Redis server's clock: only their difference is used here.
+            until = now + max(0.0, until_ms - at_ms) / 1000
+            self._view[name] = _Seen(OPEN, now + self._trust_seconds, until)
+        else:
+            self._view.pop(name, None)
+
+    def hearing(self, subscribed: bool) -> None:
+        """The channel was (re)subscribed, or the subscription ended: announcements may have
+        been missed in between, so nothing learnt before is trusted any more."""
+        self._hearing = subscribed
+        self._heard += 1
+        self._view.clear()
 
     def _report(self, transition: Transition, reason: str | None = None) -> None:
         module_id, _, instance_id = transition.name.partition("/")

@@ -8,13 +8,16 @@ the module's answer is read (an action must answer JSON; a proxied answer passes
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
-import httpx
+import aiohttp
+from yarl import URL
 
 from flask_core import errors, jsonio
 from flask_core.api import REQUEST_ID_HEADER
@@ -56,7 +59,16 @@ class Outcome:
     error: errors.HTTPError | None = None
 
 
-Reader = Callable[[str, httpx.Response], Outcome]
+@dataclass(frozen=True, slots=True)
+class ModuleAnswer:
+    """A module's answer, read whole: what the readers below interpret."""
+
+    status: int
+    headers: Mapping[str, str]  # case-insensitive (aiohttp's CIMultiDictProxy)
+    content: bytes
+
+
+Reader = Callable[[str, ModuleAnswer], Outcome]
 
 
 class Dispatcher:
@@ -66,7 +78,7 @@ class Dispatcher:
         self,
         registry: Registry,
         breakers: InstanceBreakers,
-        http: httpx.AsyncClient,
+        http: aiohttp.ClientSession,
         signing_key: SigningKey,
         *,
         proxy_timeout_ms: int = 5000,
@@ -138,10 +150,7 @@ class Dispatcher:
             raise errors.ModuleUnavailable(f"No healthy instance of module {module_id}.")
         retry_after = math.inf
         for instance in self.balancer.order(candidates):
-            hint = self.breakers.known_open(instance.breaker_name)
-            if hint:
-                retry_after = min(retry_after, hint)
-                continue
+            # Answered from the local view when the breaker is known closed or open.
             admission = await self.breakers.acquire(instance.breaker_name)
             if admission.allowed:
                 return instance, admission.probe
@@ -174,22 +183,15 @@ class Dispatcher:
         self, outbound: Outbound, instance: InstanceView, probe: bool, read: Reader
     ) -> Any:
         name, module_id = instance.breaker_name, outbound.module_id
-        url = httpx.URL(f"{instance.base_url}{outbound.path}", query=outbound.query)
         try:
             with self.balancer.track(name):
-                response = await self._http.request(
-                    outbound.method,
-                    url,
-                    content=outbound.content,
-                    headers=self._headers(outbound),
-                    timeout=outbound.timeout_ms / 1000,
-                )
-        except httpx.TimeoutException as exc:
+                answer = await self._request(outbound, instance)
+        except TimeoutError as exc:
             await self.breakers.record(name, success=False, probe=probe)
             raise errors.UpstreamTimeout(
                 f"Module {module_id} did not answer within {outbound.timeout_ms} ms."
             ) from exc
-        except httpx.HTTPError as exc:
+        except aiohttp.ClientError as exc:
             await self.breakers.record(name, success=False, probe=probe)
             raise errors.BadGateway(
                 f"Module {module_id} could not be reached ({type(exc).__name__})."
@@ -198,16 +200,54 @@ class Dispatcher:
             if probe:  # free the half-open slot; an abandoned probe proves nothing good
                 await self.breakers.record(name, success=False, probe=True)
             raise
-        outcome = read(module_id, response)
+        outcome = read(module_id, answer)
         await self.breakers.record(name, success=outcome.healthy, probe=probe)
         if outcome.error is not None:
             raise outcome.error
         return outcome.result
 
+    async def _request(self, outbound: Outbound, instance: InstanceView) -> ModuleAnswer:
+        """Send ``outbound`` to ``instance`` and read the whole answer."""
+        async with self._http.request(
+            outbound.method,
+            module_url(instance.base_url, outbound.path, outbound.query),
+            data=outbound.content,
+            headers=self._headers(outbound),
+            timeout=call_timeout(outbound.timeout_ms),
+            allow_redirects=False,
+            # A proxied request without a Content-Type goes on without one.
+            skip_auto_headers=() if outbound.content_type else ("Content-Type",),
+        ) as response:
+            content = await response.read()
+            return ModuleAnswer(response.status, response.headers, content)
 
-def read_action_answer(module_id: str, response: httpx.Response) -> Outcome:
+
+def call_timeout(timeout_ms: int) -> aiohttp.ClientTimeout:
+    """The timeout for each phase of the call: getting a pooled or new connection, then each
+    wait for the module's bytes (not a deadline for the whole answer, so a module streaming a
+    large answer steadily is not cut off)."""
+    seconds = timeout_ms / 1000
+    return aiohttp.ClientTimeout(
+        total=None, connect=seconds, sock_connect=seconds, sock_read=seconds
+    )
+
+
+# What may stay as it is in a query string; anything else (a raw non-ASCII byte, a space) is
+# percent-encoded, and existing escapes pass unchanged, so the module reads what the caller sent.
+_QUERY_SAFE = "!$%&'()*+,/:;=?@~"
+
+
+def module_url(base_url: str, path: str, query: bytes = b"") -> URL:
+    """``{base_url}{path}?{query}`` with the caller's query string forwarded as sent."""
+    url = URL(f"{base_url}{path}")
+    if not query:
+        return url
+    return URL(f"{url}?{quote(query, safe=_QUERY_SAFE)}", encoded=True)
+
+
+def read_action_answer(module_id: str, response: ModuleAnswer) -> Outcome:
     """The module's JSON result, or the problem its answer means (a 4xx is a healthy answer)."""
-    status = response.status_code
+    status = response.status
     if status >= 500 or status < 200 or 300 <= status < 400:
         return Outcome(
             healthy=False, error=errors.BadGateway(f"Module {module_id} answered {status}.")
@@ -226,19 +266,19 @@ def read_action_answer(module_id: str, response: httpx.Response) -> Outcome:
         )
 
 
-def read_proxied_answer(module_id: str, response: httpx.Response) -> Outcome:
+def read_proxied_answer(module_id: str, response: ModuleAnswer) -> Outcome:
     """Any answer below 500 goes back to the caller as it is; a 5xx is the module failing."""
-    if response.status_code >= 500:
+    if response.status >= 500:
         return Outcome(
             healthy=False,
-            error=errors.BadGateway(f"Module {module_id} answered {response.status_code}."),
+            error=errors.BadGateway(f"Module {module_id} answered {response.status}."),
         )
     return Outcome(result=response)
 
 
-def _module_detail(response: httpx.Response) -> str | None:
+def _module_detail(response: ModuleAnswer) -> str | None:
     try:
-        body = response.json()
+        body = json.loads(response.content)
     except ValueError:
         return None
     detail = (body.get("detail") or body.get("message")) if isinstance(body, dict) else None

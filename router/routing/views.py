@@ -100,7 +100,7 @@ async def proxy(module_id: str, path: str) -> Response:
         query=request.query_string,
     )
     answer = await dispatcher.send(outbound, read_proxied_answer)
-    passed = Response(answer.content, status=answer.status_code)
+    passed = Response(answer.content, status=answer.status)
     if content_type := answer.headers.get("Content-Type"):
         passed.headers["Content-Type"] = content_type
     else:

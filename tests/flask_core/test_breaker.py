@@ -118,6 +118,21 @@ async def test_reset_closes_an_open_breaker(store: BreakerStore) -> None:
     assert await store.reset("f") is None
 
 
+async def test_half_open_now_makes_the_next_call_a_probe(store: BreakerStore) -> None:
+    assert await store.half_open("j") is None  # closed: nothing to move
+    await fail(store, "j", 3)
+    assert await store.half_open("j") == Transition("j", "open", "half_open")
+    assert await store.half_open("j") is None  # already half-open
+    probe = await store.acquire("j")  # long before the back-off ends
+    assert probe.allowed and probe.probe and probe.transition is None
+    assert not (await store.acquire("j")).allowed  # still one probe at a time
+    assert await store.record("j", success=True, probe=True) is None
+    assert (await store.acquire("j")).probe
+    assert await store.record("j", success=True, probe=True) == Transition(
+        "j", "half_open", "closed"
+    )
+
+
 async def test_results_of_calls_admitted_before_opening_are_ignored(store: BreakerStore) -> None:
     await fail(store, "g", 3)
     assert await store.record("g", success=True, probe=False) is None
@@ -138,6 +153,8 @@ async def test_redis_breakers_are_shared_and_transitions_published(
     assert message is not None
     body = json.loads(message["data"])
     assert (body["breaker"], body["from"], body["to"]) == ("shared", "closed", "open")
+    # How long it stays open, on the server's clock: listeners need not ask.
+    assert 0 < body["open_until_ms"] - body["at_ms"] <= 150
     await pubsub.aclose()
 
 

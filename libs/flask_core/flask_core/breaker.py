@@ -71,6 +71,11 @@ class BreakerStore(Protocol):
 
     async def reset(self, name: str) -> Transition | None: ...
 
+    async def half_open(self, name: str) -> Transition | None:
+        """An open breaker moves to half-open now, so its next call is a probe (the instance
+        behind it has just shown it is alive); any other state stays as it is."""
+        ...
+
 
 @dataclass(slots=True)
 class _Breaker:
@@ -189,3 +194,10 @@ class MemoryBreakerStore:
         if breaker is None or breaker.state == CLOSED:
             return None
         return Transition(name, breaker.state, CLOSED)
+
+    async def half_open(self, name: str) -> Transition | None:
+        breaker = self._breakers.get(name)
+        if breaker is None or breaker.state != OPEN:
+            return None
+        breaker.state, breaker.probes, breaker.successes = HALF_OPEN, 0, 0
+        return Transition(name, OPEN, HALF_OPEN)

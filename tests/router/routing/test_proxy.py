@@ -32,6 +32,7 @@ class Steer:
     body: bytes = b"plain text, not JSON"
     content_type: str = "text/plain; charset=utf-8"
     delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
     seen: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -55,7 +56,9 @@ def service_app(steer: Steer) -> Quart:
         )
         if steer.delay:
             await asyncio.sleep(steer.delay)
-        return Response(steer.body, steer.status, content_type=steer.content_type)
+        return Response(
+            steer.body, steer.status, content_type=steer.content_type, headers=steer.headers
+        )
 
     return app
 
@@ -79,7 +82,9 @@ async def service(app: Quart, api_key: KeyFactory) -> AsyncIterator[Service]:
     steer = Steer()
     admin = await api_key("admin")
     async with serve_app(service_app(steer)) as url:
-        body = {**registration("svc", url, actions=()), "endpoints": ENDPOINTS}
+        # By name, not address: a cookie jar keeps no cookie set by an IP address.
+        named = url.replace("127.0.0.1", "localhost")
+        body = {**registration("svc", named, actions=()), "endpoints": ENDPOINTS}
         answer = await app.test_client().post(
             "/api/v1/register", json=body, headers={"X-API-Key": admin}
         )
@@ -122,6 +127,13 @@ async def test_method_body_and_content_type_are_forwarded(service: Service) -> N
     assert seen["headers"]["Content-Type"] == "text/x-form"
     token = seen["headers"]["Authorization"].removeprefix("Bearer ")
     assert token.count(".") == 2
+
+
+async def test_a_cookie_a_module_sets_never_rides_along_on_later_calls(service: Service) -> None:
+    service.steer.headers = {"Set-Cookie": "session=secret-of-the-first-caller; Path=/"}
+    assert (await service.call("/stats")).status_code == 200
+    assert (await service.call("/stats")).status_code == 200
+    assert [seen["headers"].get("Cookie") for seen in service.steer.seen] == [None, None]
 
 
 async def test_module_client_errors_pass_through(service: Service) -> None:

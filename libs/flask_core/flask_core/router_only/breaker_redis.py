@@ -2,6 +2,8 @@
 
 Time comes from the Redis server (``TIME``) so processes with skewed clocks still agree.
 Transitions are published from inside the script, so exactly one message leaves per change.
+An opening's message carries ``open_until_ms`` (with ``at_ms``, both server time), so a
+listener knows how long the breaker stays open without asking.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ local key, wkey = KEYS[1], KEYS[2]
 local channel, meta = ARGV[1], ARGV[2]
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local function announce(from, to)
+local function announce(from, to, open_until)
   if channel ~= '' then
     local message = cjson.decode(meta)
     message['from'] = from
     message['to'] = to
     message['at_ms'] = now
+    message['open_until_ms'] = open_until
     redis.call('PUBLISH', channel, cjson.encode(message))
   end
 end
@@ -79,10 +82,11 @@ local state = redis.call('HGET', key, 'state') or 'closed'
 local function open(from)
   local opens = redis.call('HINCRBY', key, 'opens', 1)
   local backoff = math.min(max_ms, base_ms * 2 ^ (opens - 1)) * jitter
-  redis.call('HSET', key, 'state', 'open', 'open_until', math.floor(now + backoff),
+  local open_until = math.floor(now + backoff)
+  redis.call('HSET', key, 'state', 'open', 'open_until', open_until,
     'consecutive', 0, 'probes', 0, 'successes', 0)
   redis.call('DEL', wkey)
-  announce(from, 'open')
+  announce(from, 'open', open_until)
   return {from, 'open'}
 end
 
@@ -129,6 +133,16 @@ return {}
 """
 )
 
+_HALF_OPEN = (
+    _COMMON
+    + """
+if redis.call('HGET', key, 'state') ~= 'open' then return '' end
+redis.call('HSET', key, 'state', 'half_open', 'probes', 0, 'successes', 0)
+announce('open', 'half_open')
+return 'open'
+"""
+)
+
 _RESET = (
     _COMMON
     + """
@@ -164,6 +178,7 @@ class RedisBreakerStore:
         self._acquire = redis.register_script(_ACQUIRE)
         self._record = redis.register_script(_RECORD)
         self._reset = redis.register_script(_RESET)
+        self._half_open = redis.register_script(_HALF_OPEN)
 
     def _keys(self, name: str) -> list[str]:
         key = self._prefix + tag("b", name)
@@ -228,6 +243,10 @@ class RedisBreakerStore:
             return None
         return Transition(name, cast(BreakerState, previous), CLOSED)
 
+    async def half_open(self, name: str) -> Transition | None:
+        moved = reply_text(await self._half_open(keys=self._keys(name), args=self._head(name)))
+        return Transition(name, "open", "half_open") if moved else None
+
 
 class FailoverBreakerStore(Failover[BreakerStore]):
     """Redis breakers while Redis answers; this process's own while it does not."""
@@ -245,6 +264,9 @@ class FailoverBreakerStore(Failover[BreakerStore]):
 
     async def state(self, name: str) -> BreakerState:
         return await self.call(lambda store: store.state(name))
+
+    async def half_open(self, name: str) -> Transition | None:
+        return await self.call(lambda store: store.half_open(name))
 
     async def reset(self, name: str) -> Transition | None:
         local = await self.local.reset(name)
