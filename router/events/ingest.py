@@ -10,6 +10,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from flask_core.failover import Outage
 from flask_core.logging import get_logger
 from flask_core.recent import RecentIds
 
@@ -18,10 +19,14 @@ from .directory import SubscriberDirectory
 from .metrics import EventMetrics
 from .models import Envelope, build_envelope
 from .replies import command_reply
-from .spool import EventSpool
-from .store import UNREACHABLE, EventStore
+from .spool import EventSpool, SpooledEvent
+from .store import UNREACHABLE, EventStore, NotReplicated
 
 _log = get_logger("router.events.ingest")
+
+
+def _recent_key(envelope: Envelope) -> tuple[str, str]:
+    return (envelope.community_id, envelope.event_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +60,9 @@ class EventIngest:
         self._recent = recent
         self._directory = directory
         self._commands = commands
+        # After Redis failed, spooled events are deduped by this process alone for a second,
+        # so events arriving during an outage do not each wait for a connection attempt.
+        self._shared_dedupe = Outage("event dedupe", cooldown_seconds=1.0)
         self.spooled = 0
 
     async def ingest(
@@ -88,32 +96,61 @@ class EventIngest:
         return fresh
 
     async def _accept(self, envelope: Envelope) -> bool:
-        if self._spool.pending:  # queue behind what is spooled, so order per community holds
-            return await self._spool_one(envelope)
+        item = SpooledEvent(envelope)
+        # Queue behind what is spooled, so order per community holds; once a drain emptied the
+        # spool, straight to Redis (spool mode ends with the drain).
+        if self._spool.pending and await self._spool.append_behind([item]):
+            return self._spooled(await self._claim(item))
         try:
             subscribers = await self._directory.subscribers(envelope.type, envelope.community_id)
-            fresh = await self._store.accept(envelope, subscribers)
+            fresh = await self._store.accept(envelope, subscribers, item.claim)
         except UNREACHABLE as exc:
             _log.warning("Redis unreachable, spooling events (%s)", type(exc).__name__)
-            return await self._spool_one(envelope)
+            if not isinstance(exc, NotReplicated):  # the master answered: claims still work
+                self._shared_dedupe.failed(exc)
+            return await self._spool_one(item)
         if fresh:
-            self._recent.remember((envelope.community_id, envelope.event_id))
+            self._recent.remember(_recent_key(envelope))
         return fresh
 
-    async def _spool_one(self, envelope: Envelope) -> bool:
-        # Without Redis, dedup falls back to this process's memory of recent ids; the SET NX
-        # at replay still stops a second publish of an id another worker accepted.
-        if not self._recent.add((envelope.community_id, envelope.event_id)):
-            return False
-        await self._spool.append([envelope])
-        self.spooled += 1
-        self._metrics.ingested.labels("spooled").inc()
-        return True
+    async def _claim(self, item: SpooledEvent) -> bool:
+        """Whether a spooled event is fresh: asked of Redis whenever it answers.
 
-    async def replay(self, envelope: Envelope) -> None:
-        """Publish one spooled envelope; raises while Redis is still unreachable."""
+        The line is already on disk; when another attempt holds the id, the line's replay is
+        a no-op (the accept script lets only the claim's own line through).
+        """
+        key = _recent_key(item.envelope)
+        if not self._shared_dedupe.active():  # not while an outage's cooldown lasts
+            try:
+                fresh = await self._store.claim(item.envelope, item.claim)
+            except UNREACHABLE as exc:
+                self._shared_dedupe.failed(exc)
+            else:
+                self._shared_dedupe.recovered()
+                if fresh:
+                    self._recent.remember(key)
+                return fresh
+        return self._recent.add(key)
+
+    async def _spool_one(self, item: SpooledEvent) -> bool:
+        # Without Redis, dedup falls back to this process's memory of recent ids; the accept
+        # script at replay still stops a second append of an id another worker accepted.
+        if not self._recent.add(_recent_key(item.envelope)):
+            return False
+        await self._spool.append([item])
+        return self._spooled(True)
+
+    def _spooled(self, fresh: bool) -> bool:
+        if fresh:
+            self.spooled += 1
+            self._metrics.ingested.labels("spooled").inc()
+        return fresh
+
+    async def replay(self, item: SpooledEvent) -> None:
+        """Append one spooled event (once); raises while Redis is still unreachable."""
+        envelope = item.envelope
         subscribers = await self._directory.subscribers(envelope.type, envelope.community_id)
-        await self._store.accept(envelope, subscribers)
+        await self._store.accept(envelope, subscribers, item.claim)
 
     async def flush_spool_forever(self, interval: float) -> None:
         """Replay the spool, in order, whenever Redis answers again."""
@@ -128,5 +165,6 @@ class EventIngest:
             except RedisError as exc:  # e.g. OOM: keep the spool, try again later
                 _log.error("spool replay refused by Redis: %s", exc, extra={"event_type": "ERROR"})
                 continue
+            self._shared_dedupe.recovered()
             self._metrics.replayed.inc(replayed)
             _log.info("replayed %d spooled event(s)", replayed, extra={"event_type": "SYSTEM"})

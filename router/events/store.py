@@ -12,6 +12,7 @@ from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.redis_client import OUTAGE_ERRORS
 
 from .models import Envelope, group_member, is_reply_type
+from .spool import new_claim
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -23,12 +24,18 @@ _WAIT_MS = 100
 # request handler answers 503 and logs the cause at ERROR).
 UNREACHABLE = OUTAGE_ERRORS
 
+# The seen key gates everything. It holds ``a:<claim>`` once the attempt presenting that claim
+# token appended the event, or ``c:<claim>`` while an event claimed by a spooling process waits
+# in its spool (CLAIM below). The attempt holding the claim may append; any other is a
+# duplicate, and so is a second replay of a line already appended (the drain repeats a batch
+# after a failure).
+#
 # KEYS: seen key, stream, the community's groups set (all three in the community's hash slot,
 # so the script runs on one cluster node). ARGV: ttl, channel, envelope, maxlen, community, type,
-# then the ids of the modules subscribed to the type. The dedup SET NX EX gates everything, so a
-# duplicate can never append or publish; a module's group is created on its first event, just
-# before that event, so it starts exactly where its subscription began. An empty channel
-# publishes nothing: a reply's live form is the responses.* message, not an events.* one.
+# claim, then the ids of the modules subscribed to the type. A duplicate can never append or
+# publish; a module's group is created on its first event, just before that event, so it starts
+# exactly where its subscription began. An empty channel publishes nothing: a reply's live form
+# is the responses.* message, not an events.* one.
 # A script is not rolled back when a command fails half-way, so the keys' types are checked
 # before the first write: a wrongly typed stream must not leave the id marked as seen.
 _ACCEPT = """
@@ -36,9 +43,13 @@ local stream, groups = redis.call('TYPE', KEYS[2])['ok'], redis.call('TYPE', KEY
 if (stream ~= 'none' and stream ~= 'stream') or (groups ~= 'none' and groups ~= 'set') then
   return redis.error_reply('WRONGTYPE ' .. KEYS[2] .. ' or ' .. KEYS[3] .. ' is not a stream/set')
 end
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+local appended = 'a:' .. ARGV[7]
+if not redis.call('SET', KEYS[1], appended, 'NX', 'EX', ARGV[1]) then
+  if redis.call('GET', KEYS[1]) ~= 'c:' .. ARGV[7] then return 0 end
+  redis.call('SET', KEYS[1], appended, 'EX', ARGV[1])
+end
 local targets = {}
-for i = 7, #ARGV do
+for i = 8, #ARGV do
   if redis.call('SADD', KEYS[3], ARGV[i]) == 1 then
     redis.pcall('XGROUP', 'CREATE', KEYS[2], ARGV[i], '$', 'MKSTREAM')
   end
@@ -48,6 +59,15 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*',
   'e', ARGV[3], 't', ARGV[6], 'to', table.concat(targets, ','))
 if ARGV[2] ~= '' then redis.call('PUBLISH', ARGV[2], ARGV[3]) end
 return 1
+"""
+
+# Claim an event id for a spooled line before answering 202, so the dedupe stays shared while
+# events queue behind the spool. KEYS: the seen key. ARGV: claim, ttl. 1 when the id is this
+# claim's (also when the line's replay already appended it), 0 when another attempt has it.
+_CLAIM = """
+if redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
+if redis.call('GET', KEYS[1]) == 'a:' .. ARGV[1] then return 1 end
+return 0
 """
 
 
@@ -75,12 +95,18 @@ class EventStore:
         self._wait_replicas = wait_replicas
         self._keys = keyspace
         self._accept = redis.register_script(_ACCEPT)
+        self._claim = redis.register_script(_CLAIM)
         self._dedup_ttl = dedup_ttl
         self._maxlen = stream_maxlen
         self._indexed: set[str] = set()  # "module|community" pairs known to be in the index
 
-    async def accept(self, envelope: Envelope, subscribers: Sequence[str]) -> bool:
-        """Record, append and publish ``envelope`` once; False when its id was already seen."""
+    async def accept(
+        self, envelope: Envelope, subscribers: Sequence[str], claim: str | None = None
+    ) -> bool:
+        """Record, append and publish ``envelope`` once; False when its id was already seen.
+
+        ``claim`` is the token of a spooled line (its own claim lets it through).
+        """
         community = envelope.community_id
         names = self._keys
         keys = [
@@ -96,12 +122,18 @@ class EventStore:
             self._maxlen,
             community,
             envelope.type,
+            claim or new_claim(),
             *sorted(set(subscribers)),
         ]
         accepted = bool(await self._run_accept(keys, args))
         if accepted:
             await self._index_groups(community, subscribers)
         return accepted
+
+    async def claim(self, envelope: Envelope, claim: str) -> bool:
+        """Reserve ``envelope``'s id for the spooled line carrying ``claim``; False if taken."""
+        key = self._keys.event_seen(envelope.community_id, envelope.event_id)
+        return bool(await self._claim(keys=[key], args=[claim, self._dedup_ttl]))
 
     async def _run_accept(self, keys: list[str], args: list[Any]) -> Any:
         if not self._wait_replicas:
