@@ -4,7 +4,7 @@ unreachable, then chat-command routing."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +12,7 @@ from redis.exceptions import RedisError
 
 from flask_core.failover import Outage
 from flask_core.logging import get_logger
+from flask_core.ratelimit import JoinedStep
 from flask_core.recent import RecentIds
 
 from .commands import CommandRouter
@@ -23,6 +24,11 @@ from .spool import EventSpool, SpooledEvent
 from .store import UNREACHABLE, EventStore, NotReplicated
 
 _log = get_logger("router.events.ingest")
+
+
+# Decides the request's quotas with the joined step in the decision (429 when over); returns
+# the joined step's result, None when it did not run.
+Admission = Callable[[JoinedStep | None], Awaitable[Any]]
 
 
 def _recent_key(envelope: Envelope) -> tuple[str, str]:
@@ -76,14 +82,55 @@ class EventIngest:
         results = []
         for event in events:
             envelope = build_envelope(event, community, source)
-            fresh = await self._accept(envelope)
-            self._metrics.ingested.labels("accepted" if fresh else "duplicate").inc()
-            command = await self._commands.route(envelope, correlation_id) if fresh else None
-            reply = command_reply(envelope, command) if command is not None else None
-            if reply is not None:
-                await self.reply(reply)
-            results.append(Accepted(envelope, not fresh, command))
+            results.append(
+                await self._follow_up(envelope, await self._accept(envelope), correlation_id)
+            )
         return results
+
+    async def ingest_admitted(
+        self,
+        event: dict[str, Any],
+        community: str,
+        source: str,
+        admit: Admission,
+        correlation_id: str | None = None,
+    ) -> Accepted:
+        """Accept one validated event in the same Redis step as the request's rate limits.
+
+        ``admit(joined)`` decides the request's quotas (429 when over) with ``joined`` run in
+        its last step: on one Redis node, one round trip does both.
+        """
+        envelope = build_envelope(event, community, source)
+        fresh = await self._admit_and_accept(envelope, admit)
+        return await self._follow_up(envelope, fresh, correlation_id)
+
+    async def _follow_up(
+        self, envelope: Envelope, fresh: bool, correlation_id: str | None
+    ) -> Accepted:
+        """Count the outcome; a fresh chat command runs, and its reply goes out."""
+        self._metrics.ingested.labels("accepted" if fresh else "duplicate").inc()
+        command = await self._commands.route(envelope, correlation_id) if fresh else None
+        reply = command_reply(envelope, command) if command is not None else None
+        if reply is not None:
+            await self.reply(reply)
+        return Accepted(envelope, not fresh, command)
+
+    async def _admit_and_accept(self, envelope: Envelope, admit: Admission) -> bool:
+        if self._spool.pending:  # queued behind the spool: the quotas alone, then the spool
+            await admit(None)
+            return await self._accept(envelope)
+        item = SpooledEvent(envelope)
+        subscribers = await self._directory.subscribers(envelope.type, envelope.community_id)
+        outcome = await admit(self._store.admitted_accept(envelope, subscribers, item.claim))
+        if outcome is None:  # Redis bypassed for now: the quotas were counted in this process
+            return await self._accept(envelope)
+        try:
+            fresh = await self._store.settle(outcome, envelope, subscribers)
+        except UNREACHABLE as exc:  # appended, but not confirmed by a replica: keep it too
+            return await self._spool_after(item, exc)
+        if fresh:
+            self._recent.remember(_recent_key(envelope))
+        return fresh
 
     async def reply(self, reply: Envelope) -> bool:
         """Accept a ``response.{platform}`` envelope onto the events' durable path.
@@ -105,13 +152,16 @@ class EventIngest:
             subscribers = await self._directory.subscribers(envelope.type, envelope.community_id)
             fresh = await self._store.accept(envelope, subscribers, item.claim)
         except UNREACHABLE as exc:
-            _log.warning("Redis unreachable, spooling events (%s)", type(exc).__name__)
-            if not isinstance(exc, NotReplicated):  # the master answered: claims still work
-                self._shared_dedupe.failed(exc)
-            return await self._spool_one(item)
+            return await self._spool_after(item, exc)
         if fresh:
             self._recent.remember(_recent_key(envelope))
         return fresh
+
+    async def _spool_after(self, item: SpooledEvent, error: Exception) -> bool:
+        _log.warning("Redis unreachable, spooling events (%s)", type(error).__name__)
+        if not isinstance(error, NotReplicated):  # the master answered: claims still work
+            self._shared_dedupe.failed(error)
+        return await self._spool_one(item)
 
     async def _claim(self, item: SpooledEvent) -> bool:
         """Whether a spooled event is fresh: asked of Redis whenever it answers.
