@@ -123,7 +123,7 @@ class EventIngest:
         subscribers = await self._directory.subscribers(envelope.type, envelope.community_id)
         outcome = await admit(self._store.admitted_accept(envelope, subscribers, item.claim))
         if outcome is None:  # Redis bypassed for now: the quotas were counted in this process
-            return await self._accept(envelope)
+            return await self._accept(envelope, item)  # same claim: a lost reply is no duplicate
         try:
             fresh = await self._store.settle(outcome, envelope, subscribers)
         except UNREACHABLE as exc:  # appended, but not confirmed by a replica: keep it too
@@ -142,8 +142,8 @@ class EventIngest:
         self._metrics.ingested.labels("accepted" if fresh else "duplicate").inc()
         return fresh
 
-    async def _accept(self, envelope: Envelope) -> bool:
-        item = SpooledEvent(envelope)
+    async def _accept(self, envelope: Envelope, item: SpooledEvent | None = None) -> bool:
+        item = item or SpooledEvent(envelope)
         # Queue behind what is spooled, so order per community holds; once a drain emptied the
         # spool, straight to Redis (spool mode ends with the drain).
         if self._spool.pending and await self._spool.append_behind([item]):

@@ -29,8 +29,8 @@ UNREACHABLE = OUTAGE_ERRORS
 # The seen key gates everything. It holds ``a:<claim>`` once the attempt presenting that claim
 # token appended the event, or ``c:<claim>`` while an event claimed by a spooling process waits
 # in its spool (CLAIM below). The attempt holding the claim may append; any other is a
-# duplicate, and so is a second replay of a line already appended (the drain repeats a batch
-# after a failure).
+# duplicate (0). The same claim again (a drain repeating a batch after a failure, a request
+# retrying after a lost reply) appends nothing but is told its event is in (2).
 #
 # keys: seen key, stream, the community's groups set (all three in the community's hash slot,
 # so the script runs on one cluster node). args: ttl, channel, envelope, maxlen, community, type,
@@ -53,7 +53,9 @@ end
 local function accept(keys, args)
   local appended = 'a:' .. args[7]
   if not redis.call('SET', keys[1], appended, 'NX', 'EX', args[1]) then
-    if redis.call('GET', keys[1]) ~= 'c:' .. args[7] then return 0 end
+    local holder = redis.call('GET', keys[1])
+    if holder == appended then return 2 end
+    if holder ~= 'c:' .. args[7] then return 0 end
     redis.call('SET', keys[1], appended, 'EX', args[1])
   end
   local targets = {}
@@ -216,9 +218,9 @@ class EventStore:
         accepted, replicas = outcome
         if replicas < self._wait_replicas:
             raise NotReplicated(f"{replicas} of {self._wait_replicas} replicas confirmed")
-        if accepted == 1:
+        if accepted in (1, 2):
             await self._index_groups(community, subscribers)
-        return accepted == 1
+        return accepted in (1, 2)
 
     async def _index_groups(self, community: str, subscribers: Sequence[str]) -> None:
         """List each (module, community) group in the one index the deliverers scan.

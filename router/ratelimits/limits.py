@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from quart import Quart, Response, g, has_request_context, request
@@ -13,6 +14,9 @@ from flask_core.routes import LimitMode, meta_of
 from flask_core.slots import ServiceSlot
 
 from .anonymous import AnonymousLimit
+
+# A key's own limit is text on its record: parsed once per distinct text, not per request.
+_parsed_rate = functools.lru_cache(maxsize=1024)(Rate.parse)
 
 
 class RouterLimits:
@@ -35,7 +39,7 @@ class RouterLimits:
         self._user = user
 
     def _key_quota(self, key_id: str, own_limit: str | None) -> Quota:
-        rate = Rate.parse(own_limit) if own_limit else self._key_default
+        rate = _parsed_rate(own_limit) if own_limit else self._key_default
         return Quota("key", f"key:{tag('k', key_id)}:{rate.limit}/{rate.window_seconds}", rate)
 
     def _community_quota(self, community: str) -> Quota:

@@ -63,3 +63,20 @@ async def test_a_module_group_starts_at_its_first_subscribed_event(redis: aiored
     entries = reply[0][1]
     assert [e[1][b"to"] for e in entries] == [b"quotes"] * 3
     assert len(entries) == 3
+
+
+async def test_a_claimed_id_is_appended_once_by_the_claims_own_attempt(
+    redis: aioredis.Redis,
+) -> None:
+    store = _store(redis)
+    spooled = build_envelope(_event(), "c1", "t")
+    assert await store.claim(spooled, "claim-a") is True
+    assert await store.claim(spooled, "claim-b") is False  # a re-sent copy elsewhere
+    assert await store.accept(spooled, [], "claim-b") is False
+    assert await redis.xlen(stream_key("c1")) == 0  # claimed, still waiting in a spool
+    assert await store.accept(spooled, [], "claim-a") is True  # the line's replay
+    assert await store.accept(spooled, [], "claim-a") is True  # replayed again: in, once
+    assert await store.claim(spooled, "claim-a") is True
+    assert await store.accept(spooled, [], "claim-b") is False
+    assert await store.accept(spooled, []) is False
+    assert await redis.xlen(stream_key("c1")) == 1
