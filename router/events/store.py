@@ -53,7 +53,7 @@ end
 local function accept(keys, args)
   local appended = 'a:' .. args[7]
   if not redis.call('SET', keys[1], appended, 'NX', 'EX', args[1]) then
-    local holder = redis.call('GET', keys[1])
+    local holder = redis.pcall('GET', keys[1])  -- another type: a duplicate, as SET NX says
     if holder == appended then return 2 end
     if holder ~= 'c:' .. args[7] then return 0 end
     redis.call('SET', keys[1], appended, 'EX', args[1])
@@ -107,7 +107,7 @@ return {verdict, accept(KEYS, args)}
 # claim's (also when the line's replay already appended it), 0 when another attempt has it.
 _CLAIM = """
 if redis.call('SET', KEYS[1], 'c:' .. ARGV[1], 'NX', 'EX', ARGV[2]) then return 1 end
-if redis.call('GET', KEYS[1]) == 'a:' .. ARGV[1] then return 1 end
+if redis.pcall('GET', KEYS[1]) == 'a:' .. ARGV[1] then return 1 end
 return 0
 """
 
