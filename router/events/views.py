@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable
 from typing import Any
 
 from quart import Blueprint, Response
@@ -11,7 +12,8 @@ from flask_core import errors
 from flask_core.api import create_response
 from flask_core.auth import api_key, current_community, current_principal
 from flask_core.logging import correlation_id, get_logger
-from flask_core.routes import route, validated_body
+from flask_core.ratelimit import JoinedStep
+from flask_core.routes import LimitMode, route, validated_body
 from flask_core.slots import ServiceSlot
 from flask_core.timestamps import now_rfc3339
 
@@ -58,11 +60,20 @@ async def _accept(events: list[dict[str, Any]], field: str) -> list[Accepted]:
 
 
 @blueprint.post("/events")
-@route(guard=TRIGGER, body=EVENT_SCHEMA, answers=answers.EVENT_ANSWERS)
+@route(guard=TRIGGER, body=EVENT_SCHEMA, limits=LimitMode.VIEW, answers=answers.EVENT_ANSWERS)
 async def post_event() -> Response:
     """Accept one event: 202 when new, 200 when its event_id was seen in the last 24 h."""
     event = await validated_body()
-    [accepted] = await _accept([event], "type")
+    _refuse_reply_types([event], "type")
+    principal, community = current_principal(), current_community()
+
+    def admit(joined: JoinedStep | None) -> Awaitable[Any]:
+        # Key, community and user quotas in one decision, the accept in its last step.
+        return LIMITS.get().admit(principal, community, event.get("user_id"), joined)
+
+    accepted = await EVENTS.get().ingest.ingest_admitted(
+        event, community, _source(), admit, correlation_id()
+    )
     return create_response(accepted.body(), status=200 if accepted.duplicate else 202)
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from quart import Quart, Response, g, has_request_context, request
 
 from flask_core.auth import Principal, current_principal
 from flask_core.keyspace import community_tag, tag
-from flask_core.ratelimit import Decision, Quota, Rate, RateLimiter
+from flask_core.ratelimit import Decision, JoinedStep, Quota, Rate, RateLimiter
 from flask_core.routes import LimitMode, meta_of
 from flask_core.slots import ServiceSlot
 
 from .anonymous import AnonymousLimit
+
+# A key's own limit is text on its record: parsed once per distinct text, not per request.
+_parsed_rate = functools.lru_cache(maxsize=1024)(Rate.parse)
 
 
 class RouterLimits:
@@ -33,7 +39,7 @@ class RouterLimits:
         self._user = user
 
     def _key_quota(self, key_id: str, own_limit: str | None) -> Quota:
-        rate = Rate.parse(own_limit) if own_limit else self._key_default
+        rate = _parsed_rate(own_limit) if own_limit else self._key_default
         return Quota("key", f"key:{tag('k', key_id)}:{rate.limit}/{rate.window_seconds}", rate)
 
     def _community_quota(self, community: str) -> Quota:
@@ -42,16 +48,40 @@ class RouterLimits:
     def _user_quota(self, community: str, user_id: str) -> Quota:
         return Quota("user", f"user:{community_tag(community)}:{user_id}", self._user)
 
-    async def check_caller(
-        self, principal: Principal, community: str | None, user_id: str | None = None
-    ) -> Decision:
-        """Count one request of ``principal`` (in ``community``, for ``user_id``); 429 if over."""
+    def _caller_quotas(
+        self, principal: Principal, community: str | None, user_id: str | None
+    ) -> list[Quota]:
         quotas = [self._key_quota(principal.key_id, principal.rate_limit)]
         if community is not None:
             quotas.append(self._community_quota(community))
             if user_id is not None:
                 quotas.append(self._user_quota(community, user_id))
-        return self._keep(await self.limiter.hit(quotas))
+        return quotas
+
+    async def check_caller(
+        self, principal: Principal, community: str | None, user_id: str | None = None
+    ) -> Decision:
+        """Count one request of ``principal`` (in ``community``, for ``user_id``); 429 if over."""
+        return self._keep(
+            await self.limiter.hit(self._caller_quotas(principal, community, user_id))
+        )
+
+    async def admit(
+        self,
+        principal: Principal,
+        community: str,
+        user_id: str | None,
+        joined: JoinedStep | None,
+    ) -> Any:
+        """``check_caller`` with ``joined`` run in the decision's last step (see ``JoinedStep``).
+
+        Raises RateLimited (429) when over; else returns the joined work's result, None when
+        it did not run (Redis bypassed: the quotas were counted in this process).
+        """
+        quotas = self._caller_quotas(principal, community, user_id)
+        decision, result = await self.limiter.hit_joined(quotas, joined)
+        self._keep(decision)
+        return result
 
     async def check_user(self, community: str, user_id: str) -> Decision:
         """Count one call of ``user_id`` in ``community``; raise RateLimited (429) when over."""

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 from redis.crc import key_slot
@@ -95,32 +95,59 @@ class Decision:
 class RateLimiter(Protocol):
     async def hit(self, quotas: Sequence[Quota]) -> Decision: ...
 
+    async def hit_joined(
+        self, quotas: Sequence[Quota], joined: JoinedStep | None
+    ) -> tuple[Decision, Any]: ...
 
-_HIT = """
-local counts, ttls, allowed = {}, {}, 1
-for i, key in ipairs(KEYS) do
-  counts[i] = tonumber(redis.call('GET', key) or '0')
-  ttls[i] = redis.call('PTTL', key)
-  if counts[i] >= tonumber(ARGV[2 * i - 1]) then allowed = 0 end
-end
-if allowed == 1 then
-  for i, key in ipairs(KEYS) do
-    counts[i] = redis.call('INCR', key)
-    if counts[i] == 1 or ttls[i] < 0 then
-      ttls[i] = tonumber(ARGV[2 * i]) * 1000
-      redis.call('PEXPIRE', key, ttls[i])
+
+# Check every quota of one step and count the hit against all of them only when all allow it.
+# ``keys``: the counters; ``args``: limit and window (seconds) per counter. Returns allowed (1/0),
+# then count and PTTL per counter, then the server time (ms). A Lua function, so a script that
+# must do more in the same atomic step (``JoinedStep``) can call it first.
+HIT_QUOTAS_LUA = """
+local function hit_quotas(keys, args)
+  local counts, ttls, allowed = {}, {}, 1
+  for i, key in ipairs(keys) do
+    counts[i] = tonumber(redis.call('GET', key) or '0')
+    ttls[i] = redis.call('PTTL', key)
+    if counts[i] >= tonumber(args[2 * i - 1]) then allowed = 0 end
+  end
+  if allowed == 1 then
+    for i, key in ipairs(keys) do
+      counts[i] = redis.call('INCR', key)
+      if counts[i] == 1 or ttls[i] < 0 then
+        ttls[i] = tonumber(args[2 * i]) * 1000
+        redis.call('PEXPIRE', key, ttls[i])
+      end
     end
   end
+  local now = redis.call('TIME')
+  local result = {allowed}
+  for i = 1, #keys do
+    result[#result + 1] = counts[i]
+    result[#result + 1] = ttls[i]
+  end
+  result[#result + 1] = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+  return result
 end
-local now = redis.call('TIME')
-local result = {allowed}
-for i = 1, #KEYS do
-  result[#result + 1] = counts[i]
-  result[#result + 1] = ttls[i]
-end
-result[#result + 1] = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
-return result
 """
+
+_HIT = HIT_QUOTAS_LUA + "return hit_quotas(KEYS, ARGV)"
+
+
+@dataclass(frozen=True, slots=True)
+class JoinedStep:
+    """Work that runs in one atomic step with the quotas of its hash slot, once they allow it.
+
+    ``run(keys, args)`` gets those quotas' counter keys and ``hit_quotas`` arguments, runs one
+    script (or pipeline) that calls ``hit_quotas`` (``HIT_QUOTAS_LUA``) and does its own work
+    only when the quotas allowed it, and returns ``(hit_quotas' reply, its own result)``.
+    ``slot_key`` is any key of the work's slot (on a cluster, the quotas of that slot join it).
+    """
+
+    slot_key: str
+    run: Callable[[list[str], list[int]], Awaitable[tuple[Any, Any]]]
+
 
 # KEYS: counters an earlier step counted; ARGV: the end of the window each was counted in (ms,
 # server time). A counter is given its hit back only while that same window lasts: a window that
@@ -179,42 +206,69 @@ class RedisRateLimiter:
         self._undo = redis.register_script(_UNDO)
 
     async def hit(self, quotas: Sequence[Quota]) -> Decision:
-        if not quotas:
-            return Decision(True, ())
-        if not self._split:
-            return (await self._step(quotas)).decision
-        groups = self._slot_groups(quotas)
+        decision, _ = await self.hit_joined(quotas, None)
+        return decision
+
+    async def hit_joined(
+        self, quotas: Sequence[Quota], joined: JoinedStep | None
+    ) -> tuple[Decision, Any]:
+        """Decide on ``quotas``; ``joined`` runs with the last step, only if all allow it.
+
+        Returns the decision and the joined work's result (None when it was refused).
+        """
+        groups = self._groups(quotas, joined)
         done: list[_Step] = []
+        result = None
         for index, group in enumerate(groups):
-            step = await self._step(group)
+            if joined is not None and index == len(groups) - 1:
+                step, result = await self._joined_step(group, joined)
+            else:
+                step = await self._step(group)
             if not step.decision.allowed:
                 await self._give_back(done)
-                later = [await self._step(g, count=False) for g in groups[index + 1 :]]
-                return _in_order(quotas, False, _given_back(done), step, *later)
+                later = [await self._step(g, count=False) for g in groups[index + 1 :] if g]
+                return _in_order(quotas, False, _given_back(done), step, *later), None
             done.append(step)
-        return _in_order(quotas, True, *done)
+        return _in_order(quotas, True, *done), result
 
-    def _slot_groups(self, quotas: Sequence[Quota]) -> list[list[Quota]]:
+    def _groups(self, quotas: Sequence[Quota], joined: JoinedStep | None) -> list[list[Quota]]:
+        """One group per step, in order; the joined work's slot last (possibly empty)."""
+        if not self._split:
+            return [list(quotas)] if quotas or joined else []
         groups: dict[int, list[Quota]] = {}
         for quota in quotas:
             groups.setdefault(key_slot(f"{self._prefix}{quota.key}".encode()), []).append(quota)
-        return list(groups.values())
+        if joined is None:
+            return list(groups.values())
+        last = groups.pop(key_slot(joined.slot_key.encode()), [])
+        return [*groups.values(), last]
 
-    async def _step(self, quotas: Sequence[Quota], *, count: bool = True) -> _Step:
-        """Check-and-count ``quotas`` (one slot); ``count=False`` only reads them (limit 0)."""
+    def _call(self, quotas: Sequence[Quota], count: bool) -> tuple[list[str], list[int]]:
         args: list[int] = []
         for quota in quotas:
             args += [quota.rate.limit if count else 0, quota.rate.window_seconds]
-        keys = [f"{self._prefix}{q.key}" for q in quotas]
-        raw = await self._script(keys=keys, args=args)
-        now_ms = int(raw[-1])
-        ttls = [int(raw[2 + 2 * i]) for i in range(len(quotas))]
-        states = tuple(_state(q, int(raw[1 + 2 * i]), ttls[i]) for i, q in enumerate(quotas))
-        return _Step(Decision(bool(int(raw[0])), states), keys, [now_ms + t for t in ttls])
+        return [f"{self._prefix}{q.key}" for q in quotas], args
+
+    async def _step(self, quotas: Sequence[Quota], *, count: bool = True) -> _Step:
+        """Check-and-count ``quotas`` (one slot); ``count=False`` only reads them (limit 0)."""
+        keys, args = self._call(quotas, count)
+        return _parsed(quotas, keys, await self._script(keys=keys, args=args))
+
+    async def _joined_step(self, quotas: Sequence[Quota], joined: JoinedStep) -> tuple[_Step, Any]:
+        keys, args = self._call(quotas, True)
+        raw, result = await joined.run(keys, args)
+        return _parsed(quotas, keys, raw), result
 
     async def _give_back(self, done: Sequence[_Step]) -> None:
         for step in done:
             await self._undo(keys=step.keys, args=step.ends_ms)
+
+
+def _parsed(quotas: Sequence[Quota], keys: list[str], raw: Any) -> _Step:
+    now_ms = int(raw[-1])
+    ttls = [int(raw[2 + 2 * i]) for i in range(len(quotas))]
+    states = tuple(_state(q, int(raw[1 + 2 * i]), ttls[i]) for i, q in enumerate(quotas))
+    return _Step(Decision(bool(int(raw[0])), states), keys, [now_ms + t for t in ttls])
 
 
 def _given_back(done: Sequence[_Step]) -> _Step:
@@ -261,6 +315,12 @@ class MemoryRateLimiter:
         )
         return Decision(allowed, states)
 
+    async def hit_joined(
+        self, quotas: Sequence[Quota], joined: JoinedStep | None
+    ) -> tuple[Decision, Any]:
+        """The quotas only: joined work needs the shared store, so it is never run here."""
+        return await self.hit(quotas), None
+
     def _forget_expired(self, now: float) -> None:
         if len(self._windows) > 10_000:
             self._windows = {k: v for k, v in self._windows.items() if v[1] > now}
@@ -280,3 +340,10 @@ class FailoverRateLimiter(Failover[RateLimiter]):
 
     async def hit(self, quotas: Sequence[Quota]) -> Decision:
         return await self.call(lambda limiter: limiter.hit(quotas))
+
+    async def hit_joined(
+        self, quotas: Sequence[Quota], joined: JoinedStep | None
+    ) -> tuple[Decision, Any]:
+        """Redis decides and runs ``joined`` while it answers; else the quotas are counted in
+        this process and the result is None (the joined work did not run)."""
+        return await self.call(lambda limiter: limiter.hit_joined(quotas, joined))

@@ -10,6 +10,7 @@ from typing import Any
 from cerberus import Validator
 from cerberus.schema import DefinitionSchema
 
+from .acceptor import Acceptor, compile_acceptor
 from .errors import ValidationError
 
 COMMUNITY_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -64,20 +65,32 @@ def parse_rfc3339(value: str) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+def _is_rfc3339(value: Any) -> bool:
+    return isinstance(value, str) and parse_rfc3339(value) is not None
+
+
+# What each ``check_with`` of CoreValidator accepts, for the acceptor (``flask_core.acceptor``).
+_CHECKS = {"rfc3339": _is_rfc3339}
+
 # Building a cerberus Validator re-checks its schema (~0.3 ms); build one per schema, once.
 # The schema object is kept alongside so its id() cannot be reused by another dict.
-_validators: dict[tuple[int, bool], tuple[Mapping[str, Any], CoreValidator]] = {}
+_Compiled = tuple[Mapping[str, Any], CoreValidator, "Acceptor | None"]
+_validators: dict[tuple[int, bool], _Compiled] = {}
 
 
-def _validator_for(schema: Mapping[str, Any], allow_unknown: bool) -> CoreValidator:
+def _compiled_for(schema: Mapping[str, Any], allow_unknown: bool) -> _Compiled:
     key = (id(schema), allow_unknown)
     cached = _validators.get(key)
     if cached is None or cached[0] is not schema:
         if len(_validators) >= 256:  # schemas built per call would otherwise pile up
             _validators.clear()
-        cached = (schema, CoreValidator(schema, allow_unknown=allow_unknown))
+        validator = CoreValidator(schema, allow_unknown=allow_unknown)
+        acceptor = compile_acceptor(
+            validator.schema, allow_unknown, types=CoreValidator.types_mapping, checks=_CHECKS
+        )
+        cached = (schema, validator, acceptor)
         _validators[key] = cached
-    return cached[1]
+    return cached
 
 
 def validate_input(
@@ -86,7 +99,9 @@ def validate_input(
     """Validate and normalise ``data`` against a cerberus ``schema``."""
     if not isinstance(data, dict):
         raise ValidationError({"body": ["must be a JSON object"]}, "The body must be an object.")
-    validator = _validator_for(schema, allow_unknown)
+    _, validator, acceptor = _compiled_for(schema, allow_unknown)
+    if acceptor is not None and acceptor.accepts(data):
+        return dict(data)  # such a schema normalises nothing: cerberus' document is the input
     try:
         ok = validator.validate(data)
     except Exception as exc:  # cerberus can trip on exotic input; treat as invalid

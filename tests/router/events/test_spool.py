@@ -5,13 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from router.events.models import Envelope, build_envelope
-from router.events.spool import EventSpool
+from router.events.models import build_envelope
+from router.events.spool import EventSpool, SpooledEvent
 
 
-def _envelopes(count: int, community: str = "c1") -> list[Envelope]:
+def _envelopes(count: int, community: str = "c1") -> list[SpooledEvent]:
     event = {"platform": "kick", "type": "channel.follow", "payload": {}}
-    return [build_envelope(event, community, "kick") for _ in range(count)]
+    return [SpooledEvent(build_envelope(event, community, "kick")) for _ in range(count)]
 
 
 class Flaky:
@@ -21,10 +21,10 @@ class Flaky:
         self.ok = ok
         self.seen: list[str] = []
 
-    async def __call__(self, envelope: Envelope) -> None:
+    async def __call__(self, item: SpooledEvent) -> None:
         if len(self.seen) >= self.ok:
             raise ConnectionError("still down")
-        self.seen.append(envelope.event_id)
+        self.seen.append(item.envelope.event_id)
 
 
 async def test_drain_replays_in_order_and_resumes_after_a_failure(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ async def test_drain_replays_in_order_and_resumes_after_a_failure(tmp_path: Path
     assert spool.pending
     target.ok = 100
     assert await spool.drain(target) == 3
-    assert target.seen == [e.event_id for e in envelopes]
+    assert target.seen == [e.envelope.event_id for e in envelopes]
     assert not spool.pending
     await spool.close()
     assert list(tmp_path.iterdir()) == []
@@ -59,7 +59,7 @@ async def test_a_new_process_adopts_what_a_dead_one_spooled(tmp_path: Path) -> N
     assert second.pending
     target = Flaky(ok=100)
     assert await second.drain(target) == 4
-    assert target.seen == [e.event_id for e in envelopes]
+    assert target.seen == [e.envelope.event_id for e in envelopes]
     await second.close()
     assert list(tmp_path.glob("events-*.ndjson")) == []
 
@@ -88,3 +88,51 @@ async def test_workers_starting_together_never_adopt_each_others_live_spools(
             assert await spool.drain(Flaky(ok=100)) == 1
         await asyncio.gather(*(spool.close() for spool in spools))
     assert list(tmp_path.glob("*events-*")) == []
+
+
+async def test_a_line_keeps_its_claim_and_old_bare_envelopes_still_replay(tmp_path: Path) -> None:
+    spool = EventSpool(tmp_path)
+    await spool.open()
+    [item] = _envelopes(1)
+    await spool.append([item])
+    old = _envelopes(1)[0].envelope
+    with spool.path.open("ab") as handle:  # a line written before lines carried claims
+        handle.write(old.to_json().encode() + b"\n")
+    replayed: list[SpooledEvent] = []
+
+    async def keep(line: SpooledEvent) -> None:
+        replayed.append(line)
+
+    assert await spool.drain(keep) == 2
+    assert replayed[0] == item
+    assert replayed[1].envelope == old
+    assert replayed[1].claim and replayed[1].claim != item.claim
+    await spool.close()
+
+
+async def test_queueing_behind_the_spool_stops_once_a_drain_emptied_it(tmp_path: Path) -> None:
+    spool = EventSpool(tmp_path)
+    await spool.open()
+    first, waiting, later = _envelopes(3)
+    assert not await spool.append_behind([first])  # nothing spooled: nothing to queue behind
+    await spool.append([first])
+    release = asyncio.Event()
+
+    async def slow(item: SpooledEvent) -> None:
+        await release.wait()
+
+    draining = asyncio.create_task(spool.drain(slow))
+    await asyncio.sleep(0)
+    queued = asyncio.create_task(spool.append_behind([waiting]))  # waits on the drain
+    await asyncio.sleep(0)
+    assert not queued.done()
+    release.set()
+    assert await draining == 1
+    assert await queued is False  # drained meanwhile: it must not re-arm the spool
+    assert not spool.pending
+    await spool.append([later])
+    assert await spool.append_behind([waiting])
+    seen = Flaky(ok=100)
+    assert await spool.drain(seen) == 2
+    assert seen.seen == [later.envelope.event_id, waiting.envelope.event_id]
+    await spool.close()

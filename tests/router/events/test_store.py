@@ -5,6 +5,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
+from flask_core.keyspace import DEFAULT_KEYSPACE
 from router.events.models import GROUPS_KEY, build_envelope, stream_key
 from router.events.store import EventStore
 from tests.support.stores import ALL_REDIS_MODES
@@ -63,3 +64,31 @@ async def test_a_module_group_starts_at_its_first_subscribed_event(redis: aiored
     entries = reply[0][1]
     assert [e[1][b"to"] for e in entries] == [b"quotes"] * 3
     assert len(entries) == 3
+
+
+async def test_a_claimed_id_is_appended_once_by_the_claims_own_attempt(
+    redis: aioredis.Redis,
+) -> None:
+    store = _store(redis)
+    spooled = build_envelope(_event(), "c1", "t")
+    assert await store.claim(spooled, "claim-a") is True
+    assert await store.claim(spooled, "claim-b") is False  # a re-sent copy elsewhere
+    assert await store.accept(spooled, [], "claim-b") is False
+    assert await redis.xlen(stream_key("c1")) == 0  # claimed, still waiting in a spool
+    assert await store.accept(spooled, [], "claim-a") is True  # the line's replay
+    assert await store.accept(spooled, [], "claim-a") is True  # replayed again: in, once
+    assert await store.claim(spooled, "claim-a") is True
+    assert await store.accept(spooled, [], "claim-b") is False
+    assert await store.accept(spooled, []) is False
+    assert await redis.xlen(stream_key("c1")) == 1
+
+
+async def test_a_seen_key_of_another_type_is_a_duplicate_not_a_stuck_replay(
+    redis: aioredis.Redis,
+) -> None:
+    store = _store(redis)
+    envelope = build_envelope(_event(), "c1", "t")
+    await redis.hset(DEFAULT_KEYSPACE.event_seen("c1", envelope.event_id), "x", "1")
+    assert await store.claim(envelope, "claim-a") is False
+    assert await store.accept(envelope, [], "claim-a") is False
+    assert await redis.xlen(stream_key("c1")) == 0

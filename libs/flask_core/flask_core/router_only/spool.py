@@ -136,9 +136,26 @@ class Spool(Generic[T]):
         """Write items durably (flushed and fsynced) before returning."""
         lines = [self._encode(item) + b"\n" for item in items]
         async with self._lock:
-            assert self._own is not None, "the spool is opened by its owner's lifespan"
-            await asyncio.to_thread(self._own.append, lines)
-            self._pending = True
+            await self._write(lines)
+
+    async def append_behind(self, items: Iterable[T]) -> bool:
+        """Queue items behind what is spooled: False, writing nothing, once nothing is.
+
+        A caller that saw ``pending`` may wait here on a drain; when that drain emptied the
+        spool, queueing behind it would only re-arm the spool (and keep it on under steady
+        load), so the caller gets False and goes to the shared store itself.
+        """
+        lines = [self._encode(item) + b"\n" for item in items]
+        async with self._lock:
+            if not self._pending:
+                return False
+            await self._write(lines)
+            return True
+
+    async def _write(self, lines: list[bytes]) -> None:
+        assert self._own is not None, "the spool is opened by its owner's lifespan"
+        await asyncio.to_thread(self._own.append, lines)
+        self._pending = True
 
     async def drain(self, replay: Callable[[T], Awaitable[Any]]) -> int:
         """Replay spooled items one by one, in order; stop (keeping the rest) when it raises."""
