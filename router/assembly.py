@@ -116,7 +116,7 @@ async def assemble(
             metrics=metrics,
         )
         events = await _open_events(stack, wiring, settings)
-        epoch = _open_epoch(stack, dal, redis, keyspace, registry, keys, audit, metrics)
+        epoch = _open_epoch(stack, dal, redis, keyspace, registry, keys, events, audit, metrics)
         yield RouterState(
             settings=settings,
             started_at=started_at,
@@ -303,6 +303,7 @@ def _open_epoch(
     keyspace: Keyspace,
     registry: Registry,
     keys: KeyService,
+    events: EventService,
     audit: AuditTrail,
     metrics: CollectorRegistry | None,
 ) -> EpochWatcher:
@@ -312,6 +313,8 @@ def _open_epoch(
         redis, keyspace, registry, store.communities, restorers=[keys.sync_known]
     )
     markers = EpochMarkers(redis, keyspace)
-    watcher = EpochWatcher(markers, store, recovery, audit, metrics=metrics)
+    watcher = EpochWatcher(
+        markers, store, recovery, audit, metrics=metrics, forgetters=[events.store.forget_indexed]
+    )
     _task_set(stack, "redis epoch").spawn("redis.epoch", watcher.run())
     return watcher

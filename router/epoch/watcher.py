@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from prometheus_client import CollectorRegistry, Counter
 
@@ -48,7 +48,10 @@ class EpochWatcher:
         *,
         check_seconds: float = CHECK_SECONDS,
         metrics: CollectorRegistry | None = None,
+        forgetters: Sequence[Callable[[], None]] = (),
     ) -> None:
+        # What this process remembers of Redis's content, dropped when the data was recreated.
+        self._forgetters = tuple(forgetters)
         self._markers = markers
         self._store = store
         self._recovery = recovery
@@ -97,6 +100,7 @@ class EpochWatcher:
 
     def _adopt(self, epoch: str) -> None:
         if self.epoch is not None and self.epoch != epoch:
+            self._forget()
             _log.warning(
                 "Redis data was recreated by another router process (epoch %s)",
                 epoch,
@@ -104,6 +108,10 @@ class EpochWatcher:
             )
         self.epoch = epoch
         self._loss_reported = False
+
+    def _forget(self) -> None:
+        for forget in self._forgetters:
+            forget()
 
     async def _locked(self, step: Callable[[], Awaitable[None]]) -> None:
         """Run ``step`` in the one process holding the lock; the others look again later."""
@@ -131,6 +139,7 @@ class EpochWatcher:
             self._adopt(remembered)  # recreated by the process that held the lock before us
             return
         self._report_loss(markers, remembered)
+        self._forget()
         recreated = await self._recovery.recreate()
         epoch = new_epoch()
         await self._store.put(epoch)

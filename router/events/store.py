@@ -222,6 +222,10 @@ class EventStore:
             await self._index_groups(community, subscribers)
         return accepted in (1, 2)
 
+    def forget_indexed(self) -> None:
+        """Forget which groups this process listed: Redis lost its data, index included."""
+        self._indexed.clear()
+
     async def _index_groups(self, community: str, subscribers: Sequence[str]) -> None:
         """List each (module, community) group in the one index the deliverers scan.
 
