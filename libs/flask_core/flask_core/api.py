@@ -11,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import orjson
 from quart import Quart, Response, g, request
 from redis.exceptions import RedisClusterException, RedisError
 from werkzeug.exceptions import HTTPException
@@ -37,9 +38,22 @@ def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+# Datetimes and dataclasses go through ``default=str``, as with json.dumps, not orjson's forms.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def encode_json(data: Any) -> bytes:
-    """UTF-8 JSON; a lone surrogate echoed from the input becomes its ``\\uXXXX`` escape."""
-    return dumps(data).encode("utf-8", "backslashreplace")
+    """UTF-8 JSON; a lone surrogate echoed from the input becomes its ``\\uXXXX`` escape.
+
+    orjson writes what ``dumps`` writes (about twenty times faster, and every response body
+    passes here), except that NaN and infinities, which ``dumps`` wrote as the non-JSON
+    ``NaN``/``Infinity``, become ``null``. What orjson refuses (an integer wider than 64 bits, a
+    key that is not a string, a lone surrogate) takes the ``dumps`` path.
+    """
+    try:
+        return orjson.dumps(data, default=str, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return dumps(data).encode("utf-8", "backslashreplace")
 
 
 def create_response(
