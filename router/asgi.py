@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from flask_core.logging import configure_logging
+from flask_core.serving import settle_heap_once_serving
 from flask_core.settings import SettingsError, exit_on_settings_error
 
 from . import __version__
@@ -21,3 +22,4 @@ except SettingsError as error:
     exit_on_settings_error(error, "router")
 configure_logging("router", __version__, _settings.log_level, _settings.log_format)
 app = create_app(_settings)
+settle_heap_once_serving(app)

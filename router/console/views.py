@@ -66,7 +66,8 @@ async def console_asset(name: str) -> Response:
 
 
 def _in_console() -> bool:
-    return request.path == PREFIX or request.path.startswith(PREFIX + "/")
+    path = request.path
+    return path == PREFIX or path.startswith(PREFIX + "/")
 
 
 def install_console(app: Quart) -> None:

@@ -10,7 +10,7 @@ from quart import Quart, Response, g, has_request_context, request
 from flask_core.auth import Principal, current_principal
 from flask_core.keyspace import community_tag, tag
 from flask_core.ratelimit import Decision, JoinedStep, Quota, Rate, RateLimiter
-from flask_core.routes import LimitMode, meta_of
+from flask_core.routes import LimitMode, served_meta
 from flask_core.slots import ServiceSlot
 
 from .anonymous import AnonymousLimit
@@ -108,10 +108,12 @@ def install_rate_limits(app: Quart) -> None:
 
     @app.before_request
     async def _limit() -> None:
-        rule = request.url_rule
-        if rule is None or g.get("principal") is None:
+        if g.get("principal") is None:  # public route, or refused before
             return
-        meta = meta_of(app, rule.endpoint)
+        rule = request.url_rule
+        if rule is None:
+            return
+        meta = served_meta(app, rule.endpoint)
         if meta.guard is None or meta.guard.is_public or meta.limits is LimitMode.VIEW:
             return
         await LIMITS.get().check_caller(current_principal(), g.get("community"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -155,3 +156,13 @@ async def test_any_request_id_header_is_safe(request_id: str) -> None:
     echoed = response.headers["X-Request-ID"]
     visible = 0 < len(request_id) <= 128 and all(33 <= ord(c) <= 126 for c in request_id)
     assert (echoed == request_id) is visible
+
+
+async def test_a_generated_request_id_is_a_random_uuid4_in_hex() -> None:
+    generated = [
+        (await APP.test_client().get("/nowhere")).headers["X-Request-ID"] for _ in range(50)
+    ]
+    assert len(set(generated)) == len(generated)
+    for value in generated:
+        parsed = uuid.UUID(hex=value)
+        assert (parsed.hex, parsed.version, parsed.variant) == (value, 4, uuid.RFC_4122)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import asyncpg
 
-from flask_core.database import AsyncDAL, is_outage, migrate
+from flask_core.database import PING_SECONDS, AsyncDAL, PingConnection, is_outage, migrate
 
 
 def write_migrations(directory: Path) -> None:
@@ -65,3 +65,44 @@ def test_a_broken_protocol_is_an_outage_and_misuse_is_not() -> None:
     assert not is_outage(busy)
     assert is_outage(ConnectionRefusedError())
     assert not is_outage(asyncpg.UniqueViolationError("duplicate key"))
+
+
+async def _ping_backends(dal: AsyncDAL) -> list[int]:
+    rows = await dal.fetch(
+        "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+        " AND query = 'SELECT 1' AND pid <> pg_backend_pid()"
+    )
+    return [row["pid"] for row in rows]
+
+
+async def test_pings_share_one_connection_outside_the_pool(database_url: str) -> None:
+    dal = await AsyncDAL.connect(database_url, max_size=1)
+    try:
+        assert all(await asyncio.gather(*(dal.ping() for _ in range(20))))
+        assert len(await _ping_backends(dal)) == 1  # the pool's one connection stays free
+    finally:
+        await dal.close()
+
+
+async def test_a_ping_after_the_connection_died_reconnects_at_once(database_url: str) -> None:
+    dal = await AsyncDAL.connect(database_url)
+    try:
+        assert await dal.ping()
+        [pid] = await _ping_backends(dal)
+        assert await dal.fetchval("SELECT pg_terminate_backend($1)", pid)
+        assert await dal.ping()
+        assert await _ping_backends(dal) != [pid]
+    finally:
+        await dal.close()
+
+
+async def test_an_unreachable_database_is_reported_within_the_deadline(database_url: str) -> None:
+    dal = await AsyncDAL.connect(database_url)
+    unreachable = AsyncDAL(dal.pool, pinger=PingConnection("postgresql://u@127.0.0.1:9/none"))
+    try:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        assert not await unreachable.ping()
+        assert loop.time() - started <= PING_SECONDS + 1
+    finally:
+        await dal.close()

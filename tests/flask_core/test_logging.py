@@ -5,8 +5,11 @@ import json
 import logging
 import multiprocessing
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from quart import Quart
 
 from flask_core import errors
@@ -21,6 +24,7 @@ from flask_core.logging import (
     log_audit_event,
 )
 from flask_core.routes import route
+from flask_core.timestamps import rfc3339
 
 
 @pytest.fixture
@@ -157,3 +161,22 @@ async def test_probes_and_routine_calls_log_at_debug_unless_they_fail(
         ("POST /beat/<outcome>", logging.INFO),  # a refused heartbeat is worth reading
         ("POST /work", logging.INFO),
     ]
+
+
+@given(st.floats(min_value=0, max_value=4_102_444_800, allow_nan=False))
+@settings(max_examples=500)
+def test_the_line_timestamp_reads_as_the_datetime_form(created: float) -> None:
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "", None, None)
+    record.created = created
+    expected = rfc3339(datetime.fromtimestamp(created, tz=UTC))
+    assert json.loads(AAAJsonFormatter().format(record))["timestamp"] == expected
+
+
+@pytest.mark.parametrize(
+    "created", [1_700_000_000.0, 1_700_000_000.9995, 1_700_000_000.9999996, 1_700_000_000.0005]
+)
+def test_the_line_timestamp_rounds_like_datetime_at_the_edges(created: float) -> None:
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "", None, None)
+    record.created = created
+    expected = rfc3339(datetime.fromtimestamp(created, tz=UTC))
+    assert AAATextFormatter().format(record).startswith(f"[{expected}]")

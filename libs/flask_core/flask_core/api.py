@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import time
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import orjson
 from quart import Quart, Response, g, request
 from redis.exceptions import RedisClusterException, RedisError
 from werkzeug.exceptions import HTTPException
@@ -36,9 +38,22 @@ def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+# Datetimes and dataclasses go through ``default=str``, as with json.dumps, not orjson's forms.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
 def encode_json(data: Any) -> bytes:
-    """UTF-8 JSON; a lone surrogate echoed from the input becomes its ``\\uXXXX`` escape."""
-    return dumps(data).encode("utf-8", "backslashreplace")
+    """UTF-8 JSON; a lone surrogate echoed from the input becomes its ``\\uXXXX`` escape.
+
+    orjson writes what ``dumps`` writes (about twenty times faster, and every response body
+    passes here), except that NaN and infinities, which ``dumps`` wrote as the non-JSON
+    ``NaN``/``Infinity``, become ``null``. What orjson refuses (an integer wider than 64 bits, a
+    key that is not a string, a lone surrogate) takes the ``dumps`` path.
+    """
+    try:
+        return orjson.dumps(data, default=str, option=_ORJSON_OPTIONS)
+    except orjson.JSONEncodeError:
+        return dumps(data).encode("utf-8", "backslashreplace")
 
 
 def create_response(
@@ -70,8 +85,19 @@ def error_response(error: errors.HTTPError) -> Response:
     return response
 
 
+_VISIBLE_ASCII = re.compile(r"[!-~]{1,128}")  # 1 to 128 characters from 33 to 126
+
+
+def new_request_id() -> str:
+    """A random UUID (version 4) in hex, exactly as ``uuid.uuid4().hex``, without building a
+    ``UUID`` object, which cost several times the random bytes themselves on every request."""
+    value = int.from_bytes(os.urandom(16))
+    version_4 = value & ~(0xF000 << 64) | (4 << 76)
+    return f"{version_4 & ~(0xC000 << 48) | (0x8000 << 48):032x}"  # RFC 4122 variant
+
+
 def valid_request_id(value: str | None) -> bool:
-    return value is not None and 0 < len(value) <= 128 and all(33 <= ord(c) <= 126 for c in value)
+    return value is not None and _VISIBLE_ASCII.fullmatch(value) is not None
 
 
 async def raw_body() -> bytes:
@@ -117,11 +143,11 @@ def _aaa_category(status: int, path: str) -> str:
     return "SYSTEM" if path in _PROBE_PATHS else "AUDIT"
 
 
-def _request_line_level(status: int) -> int:
+def _request_line_level(status: int, path: str) -> int:
     """WARNING for a server error; DEBUG for a successful probe or routine call; else INFO."""
     if status >= 500:
         return logging.WARNING
-    if status < 400 and (request.path in _PROBE_PATHS or _declared_routine()):
+    if status < 400 and (path in _PROBE_PATHS or _declared_routine()):
         return logging.DEBUG
     return logging.INFO
 
@@ -135,6 +161,27 @@ def _declared_routine() -> bool:
 def route_label() -> str:
     rule = request.url_rule
     return rule.rule if rule is not None else "<unmatched>"
+
+
+def _log_request_line(status: int, duration_ms: float) -> None:
+    """The request's AAA line; its fields are only gathered when the line is written (a
+    probe's DEBUG line usually is not)."""
+    path = request.path
+    level = _request_line_level(status, path)
+    if not _log.isEnabledFor(level):
+        return
+    _log.log(
+        level,
+        "",
+        extra={
+            "event_type": _aaa_category(status, path),
+            "action": f"{request.method} {route_label()}",
+            "result": aaa_result(status),
+            "status": status,
+            "duration_ms": duration_ms,
+            "reason": g.get("deny_reason"),
+        },
+    )
 
 
 def observe_errors(app: Quart, observer: ErrorObserver) -> None:
@@ -155,26 +202,14 @@ def install_request_plumbing(app: Quart) -> None:
     async def _start_request() -> None:
         g.started = time.perf_counter()
         incoming = request.headers.get(REQUEST_ID_HEADER)
-        bind(correlation_id=incoming if valid_request_id(incoming) else uuid.uuid4().hex)
+        bind(correlation_id=incoming if valid_request_id(incoming) else new_request_id())
 
     @app.after_request
     async def _finish_request(response: Response) -> Response:
         response.headers[REQUEST_ID_HEADER] = correlation_id() or ""
         duration_ms = round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 3)
         g.duration_ms = duration_ms
-        status = response.status_code
-        _log.log(
-            _request_line_level(status),
-            "",
-            extra={
-                "event_type": _aaa_category(status, request.path),
-                "action": f"{request.method} {route_label()}",
-                "result": aaa_result(status),
-                "status": status,
-                "duration_ms": duration_ms,
-                "reason": g.get("deny_reason"),
-            },
-        )
+        _log_request_line(response.status_code, duration_ms)
         return response
 
     @app.errorhandler(errors.HTTPError)

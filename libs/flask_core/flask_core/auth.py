@@ -18,7 +18,7 @@ from quart import Blueprint, Quart, g, request
 from . import errors
 from .api import observe_errors
 from .logging import bind
-from .routes import declare_blueprint_guard, meta_of, route
+from .routes import declare_blueprint_guard, meta_of, route, served_meta
 from .validation import COMMUNITY_ID
 
 ROLES = ("trigger", "action", "core", "admin", "user")
@@ -191,7 +191,7 @@ def install_auth(
         rule = request.url_rule
         if rule is None or request.method == "OPTIONS":
             return
-        guard = guard_of(app, rule.endpoint)
+        guard = served_meta(app, rule.endpoint).guard
         if guard is None or guard.is_public:
             return
         presented = request.headers.get(API_KEY_HEADER, "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
@@ -61,14 +63,73 @@ def _outage_named() -> Iterator[None]:
         raise DatabaseUnavailable(f"PostgreSQL unreachable: {type(error).__name__}") from error
 
 
+_SERVER_SETTINGS = {"application_name": "router-hub"}
+# InternalClientError: what asyncpg raises on a connection the server ended while it was idle.
+_CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    TimeoutError,
+)
+PING_SECONDS = 2.0
+
+
+class PingConnection:
+    """A connection of its own that only answers ``SELECT 1``, opened on first use.
+
+    A ping through the pool paid for the pool: acquiring, and on release the reset query
+    (a second round trip) — most of what a health probe cost. Pings take turns (one
+    connection runs one query at a time). When the server went away since the last ping, the
+    dead connection is replaced once within the same ping, so a database that is back is
+    reported connected at once.
+    """
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+        self._connection: asyncpg.Connection | None = None
+        self._turn = asyncio.Lock()
+
+    async def ping(self) -> bool:
+        async with self._turn:
+            reused = self._connection is not None and not self._connection.is_closed()
+            try:
+                return await self._select_one()
+            except _CONNECTION_ERRORS:
+                if not reused:
+                    raise
+            return await self._select_one()  # it had died since the last ping: once, fresh
+
+    async def _select_one(self) -> bool:
+        if self._connection is None or self._connection.is_closed():
+            self._connection = await asyncpg.connect(self._dsn, server_settings=_SERVER_SETTINGS)
+        try:
+            return await self._connection.fetchval("SELECT 1") == 1
+        except BaseException:  # a failed or cut-short query leaves nothing worth reusing
+            self._discard()
+            raise
+
+    def _discard(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.terminate()
+
+    async def close(self) -> None:
+        async with self._turn:
+            connection, self._connection = self._connection, None
+            if connection is not None and not connection.is_closed():
+                await connection.close(timeout=PING_SECONDS)
+
+
 class AsyncDAL:
     """Parameterised queries over an asyncpg pool; SQL text never carries values.
 
     Every call that cannot reach PostgreSQL raises ``DatabaseUnavailable``.
     """
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, pinger: PingConnection | None = None) -> None:
         self.pool = pool
+        self._pinger = pinger
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> AsyncDAL:
@@ -77,12 +138,17 @@ class AsyncDAL:
             min_size=min_size,
             max_size=max_size,
             command_timeout=10,
-            server_settings={"application_name": "router-hub"},
+            server_settings=_SERVER_SETTINGS,
         )
-        return cls(pool)
+        return cls(pool, pinger=PingConnection(dsn))
 
     async def close(self) -> None:
-        await self.pool.close()
+        try:
+            if self._pinger is not None:
+                with contextlib.suppress(*_CONNECTION_ERRORS):
+                    await self._pinger.close()
+        finally:
+            await self.pool.close()
 
     @asynccontextmanager
     async def acquire(self) -> AsyncIterator[asyncpg.Connection]:
@@ -117,9 +183,13 @@ class AsyncDAL:
             return await self.pool.fetchval(query, *args)
 
     async def ping(self) -> bool:
+        """Whether the database answers within ``PING_SECONDS`` (a health probe's question)."""
         try:
-            return await self.pool.fetchval("SELECT 1", timeout=2) == 1
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            async with asyncio.timeout(PING_SECONDS):
+                if self._pinger is not None:
+                    return await self._pinger.ping()
+                return await self.pool.fetchval("SELECT 1") == 1
+        except _CONNECTION_ERRORS:
             return False
 
 

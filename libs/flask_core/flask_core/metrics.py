@@ -42,6 +42,23 @@ class RequestMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self._children: dict[tuple[str, str, int], tuple[Histogram, Counter]] = {}
+
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count one answered request and its latency."""
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            # labels() validates and looks up its child each time; keep the pair once found.
+            # The cache holds exactly the label sets the metrics hold themselves.
+            children = (
+                self.latency.labels(route, method),
+                self.requests.labels(route, method, str(status)),
+            )
+            self._children[key] = children
+        latency, count = children
+        latency.observe(seconds)
+        count.inc()
 
     def exposition(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -57,10 +74,9 @@ class RequestMetrics:
 
         @app.after_request
         async def _metrics_observe(response: Response) -> Response:
-            route, method = route_label(), request.method
             started = g.get("metrics_started", time.perf_counter())
-            self.latency.labels(route, method).observe(time.perf_counter() - started)
-            self.requests.labels(route, method, str(response.status_code)).inc()
+            seconds = time.perf_counter() - started
+            self.observe(route_label(), request.method, response.status_code, seconds)
             return response
 
     async def view(self) -> Response:

@@ -52,7 +52,7 @@ from .redis_client import (
     redis_db,
 )
 from .router_client import RouterClient, RouterError
-from .serving import hypercorn_config
+from .serving import hypercorn_config, serving_runner, settle_heap_once_serving
 from .settings import EnvReader, SettingsError, exit_on_settings_error
 from .tasks import BackgroundTasks
 from .tokens import JwksCache, RouterTokenVerifier, UsedTokenIds
@@ -399,7 +399,8 @@ def run_module(module: ModuleBase) -> None:
     """Serve ``module`` under Hypercorn until SIGTERM/SIGINT, draining before the socket closes."""
     settings = module.settings
     configure_logging(settings.name, settings.version, settings.log_level, settings.log_format)
-    asyncio.run(_serve(module))
+    with serving_runner() as runner:
+        runner.run(_serve(module))
 
 
 def serve_from_env(
@@ -420,6 +421,7 @@ async def _serve(module: ModuleBase) -> None:
 
     config = hypercorn_config(f"{module.settings.host}:{module.settings.port}")
     config.graceful_timeout = module.settings.drain_seconds
+    settle_heap_once_serving(module.app)
     stop = asyncio.Event()
 
     async def drain_then_stop() -> None:

@@ -118,9 +118,25 @@ def meta_of(app: Quart, endpoint: str) -> RouteMeta:
     return dataclasses.replace(meta, guard=default) if default is not None else meta
 
 
+_SERVED_META = "flask_core.served_route_meta"
+
+
+def served_meta(app: Quart, endpoint: str) -> RouteMeta:
+    """``meta_of`` for the request hooks, worked out once per endpoint and app.
+
+    Several hooks ask on every request; the answer cannot change once the app serves, since
+    Quart refuses new routes after the first request and declarations are made at import.
+    """
+    cache: dict[str, RouteMeta] = app.extensions.setdefault(_SERVED_META, {})
+    meta = cache.get(endpoint)
+    if meta is None:
+        meta = cache[endpoint] = meta_of(app, endpoint)
+    return meta
+
+
 def current_meta() -> RouteMeta:
     rule = request.url_rule
-    return meta_of(current_app, rule.endpoint) if rule is not None else NOTHING_DECLARED
+    return served_meta(current_app, rule.endpoint) if rule is not None else NOTHING_DECLARED
 
 
 async def validated_body(*, required: bool = True) -> dict[str, Any]:
