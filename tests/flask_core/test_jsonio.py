@@ -14,6 +14,7 @@ from quart import Quart
 from flask_core import jsonio
 from flask_core.api import install_request_plumbing, read_json
 from flask_core.auth import public
+from tests.support.json_values import JSON_VALUES
 
 
 @pytest.mark.parametrize(
@@ -95,21 +96,8 @@ def test_the_writer_refuses_what_has_no_strict_json_form(value: Any) -> None:
         jsonio.dumpb(value)
 
 
-_json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
-    max_leaves=30,
-)
-
-
 @settings(max_examples=300, deadline=None)
-@given(_json_values)
+@given(JSON_VALUES)
 def test_what_the_writer_emits_the_reader_takes_back(value: Any) -> None:
     try:
         encoded = jsonio.dumpb(value)

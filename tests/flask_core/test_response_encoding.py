@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from flask_core.api import dumps, encode_json
+from tests.support.json_values import JSON_VALUES
 
 
 def as_before(value: Any) -> bytes:
@@ -59,21 +59,8 @@ def test_nan_and_infinities_become_null_instead_of_invalid_json() -> None:
     }
 
 
-_json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers()
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
-    ),
-    max_leaves=30,
-)
-
-
 @settings(max_examples=300, deadline=None)
-@given(_json_values)
+@given(JSON_VALUES)
 def test_any_json_value_reads_back_as_before(value: Any) -> None:
     # Floats may be spelled differently (1e+16 / 1e16); the values read back are the same.
     assert json.loads(encode_json(value)) == json.loads(as_before(value))
