@@ -53,6 +53,10 @@ class PostgresProxy:
         except OSError:
             writer.close()
             return
+        if self._server is None:  # cut while this connection was being opened
+            writer.transport.abort()
+            up_writer.transport.abort()
+            return
         self._writers |= {writer, up_writer}
         try:
             await asyncio.gather(_pipe(reader, up_writer), _pipe(up_reader, writer))
@@ -67,9 +71,14 @@ class PostgresProxy:
         if self._server is not None:
             self._server.close()
             self._server = None
-        for writer in list(self._writers):
-            writer.transport.abort()
-        await wait_until(lambda: not self._writers, what="every proxied connection closed")
+
+        def all_closed() -> bool:
+            # Aborted at each look: a connection accepted just before the cut registers late.
+            for writer in list(self._writers):
+                writer.transport.abort()
+            return not self._writers
+
+        await wait_until(all_closed, what="every proxied connection closed")
 
     async def close(self) -> None:
         await self.cut()
