@@ -164,7 +164,7 @@ def test_every_variable_a_service_reads_is_in_its_help(service: str) -> None:
 
 def test_every_module_setting_is_in_each_module_table() -> None:
     """flask_core.module reads what every module's table must list, with the same defaults."""
-    reads = environment_reads(REPO / "libs/flask_core/flask_core/module.py")
+    reads = environment_reads(REPO / "libs/flask_core/flask_core/module")
     assert {"ROUTER_URL", "ROUTER_API_KEY", "MODULE_PORT"} <= set(reads)
     for table in (TWITCH_VARIABLES, DISCORD_VARIABLES, QUOTES_VARIABLES):
         listed = {variable.name: variable.default for variable in table + COMMON_VARIABLES}

@@ -10,7 +10,8 @@ community has a lane of its own (a queue and a task), so communities proceed sid
 none waits for another: one reader keeps every lane supplied. Delivery is at-least-once: a
 lane acks what it delivered in one pipelined round after each run of entries, so a crash or
 a Redis outage between push and ack means the module sees that event again (the envelope's
-``event_id`` / ``X-Event-ID`` is its idempotency key).
+``event_id`` / ``X-Event-ID`` is its idempotency key). Reading, claiming and acking the groups
+is ``GroupConsumer``'s part (``consumer.py``); the lanes, pushes and retries are here.
 """
 
 from __future__ import annotations
@@ -22,21 +23,18 @@ import json
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
-from redis.crc import key_slot
-from redis.exceptions import ResponseError
 
 from flask_core.keyspace import DEFAULT_KEYSPACE, Keyspace
 from flask_core.logging import get_logger
-from flask_core.redis_client import is_cluster
 
+from .consumer import READ_COUNT, Entry, GroupConsumer
 from .deadletters import DeadLetters
 from .directory import SubscriberDirectory
 from .lease import Lease
 from .metrics import EventMetrics
-from .models import split_group_member
 from .settings import EventSettings
 from .store import UNREACHABLE
 
@@ -44,8 +42,6 @@ if TYPE_CHECKING:
     import redis.asyncio as aioredis
 
 _log = get_logger("router.events.delivery")
-_READ_COUNT = 64  # entries read per stream at a time; not read while its lane holds this many
-_CLUSTER_POLL_MS = 100  # how long an empty round of per-slot reads waits on a cluster
 _BUSY_POLL_SECONDS = 0.1  # how often streams are read for news while lanes are still busy
 _DOWN_MAX_SECONDS = 5.0  # how long a module that came back may wait for its backlog to resume
 
@@ -63,18 +59,6 @@ class LeaseLost(Exception):
     """Another worker now delivers for this module; stop without acknowledging anything."""
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
-    community: str
-    entry_id: str
-    fields: dict[bytes, bytes] | None  # None: trimmed from the stream while pending
-
-    @property
-    def targets(self) -> set[str]:
-        raw = (self.fields or {}).get(b"to", b"")
-        return {name for name in raw.decode().split(",") if name}
-
-
 @dataclass(eq=False, slots=True)
 class Lane:
     """One community's entries, in stream order, waiting for its delivery task."""
@@ -84,7 +68,8 @@ class Lane:
 
     @property
     def has_room(self) -> bool:
-        return len(self.entries) < _READ_COUNT
+        """Whether its stream may be read: not while the lane holds a whole read."""
+        return len(self.entries) < READ_COUNT
 
 
 def backoff(step: int, settings: EventSettings) -> float:
@@ -112,9 +97,10 @@ class ModuleDeliverer:
         self.module_id = module_id
         self._context = context
         self._lease = lease
-        self._claimed: set[str] = set()
-        self._unacked: dict[str, list[str]] = {}
         self._lost = asyncio.Event()
+        self._groups = GroupConsumer(
+            module_id, lease.holder, context.redis, context.settings, context.keyspace, self._pause
+        )
         self._lanes: dict[str, Lane] = {}
         self._lane_tasks: list[asyncio.Task[None]] = []
         self._lane_room = asyncio.Event()
@@ -141,7 +127,7 @@ class ModuleDeliverer:
         finally:
             keeper.cancel()
             with contextlib.suppress(*UNREACHABLE):  # unacked ones are redelivered: at-least-once
-                await self._flush_acks()
+                await self._groups.flush_acks()
             await self._give_back()
 
     async def _keep_lease(self) -> None:
@@ -157,16 +143,6 @@ class ModuleDeliverer:
         with contextlib.suppress(*UNREACHABLE):  # it expires on its own
             await self._lease.release()
 
-    async def _streams(self) -> dict[str, str]:
-        """``{stream key: community}`` of every group this module has."""
-        members = await self._context.redis.smembers(self._context.keyspace.event_groups)
-        pairs = (split_group_member(member) for member in members)
-        return {
-            self._context.keyspace.event_stream(c): c
-            for module_id, c in pairs
-            if module_id == self.module_id
-        }
-
     async def _supply(self, group: asyncio.TaskGroup) -> None:
         """Read new entries into the lanes until the lease is lost.
 
@@ -176,7 +152,7 @@ class ModuleDeliverer:
         """
         while not self._lost.is_set():
             idle = not any(lane.entries for lane in self._lanes.values())
-            batch = await self._next_batch(block=idle)
+            batch = await self._groups.next_batch(self._has_room, block=idle)
             for entry in batch:
                 self._lane(entry.community, group).entries.append(entry)
             for lane in self._lanes.values():
@@ -206,7 +182,11 @@ class ModuleDeliverer:
                     lane.entries.popleft()
                     if lane.has_room:
                         self._lane_room.set()
-                await self._flush_acks()
+                await self._groups.flush_acks()
+
+    def _has_room(self, community: str) -> bool:
+        lane = self._lanes.get(community)
+        return lane is None or lane.has_room
 
     async def _wait_for_lanes(self) -> None:
         """Wait until a lane has room for more, or for the next poll of the streams."""
@@ -214,109 +194,9 @@ class ModuleDeliverer:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._lane_room.wait(), timeout=_BUSY_POLL_SECONDS)
 
-    async def _next_batch(self, block: bool = True) -> list[Entry]:
-        streams = await self._streams()
-        if not streams:
-            await self._pause(self._context.settings.scan_interval_seconds)
-            return []
-        try:
-            claimed = await self._claim_pending(streams)
-            if claimed:
-                return claimed
-            open_keys = [key for key, c in streams.items() if self._has_room(c)]
-            if not open_keys:
-                return []
-            reply = await self._read(open_keys, block)
-        except ResponseError as error:
-            # UNBLOCKED: the stream was deleted during a blocking read; NOGROUP: its group is gone.
-            if not any(code in str(error) for code in ("NOGROUP", "UNBLOCKED")):
-                raise
-            await self._recreate_groups(streams)
-            return []
-        return [
-            Entry(streams[key.decode()], entry_id.decode(), fields)
-            for key, rows in reply
-            for entry_id, fields in rows
-        ]
-
-    def _has_room(self, community: str) -> bool:
-        lane = self._lanes.get(community)
-        return lane is None or lane.has_room
-
-    async def _read(self, keys: list[str], block: bool = True) -> list[Any]:
-        """New entries of the module's streams: one (blocking) read, or one read per slot.
-
-        On a cluster the community streams live in different slots (nodes), and one XREADGROUP
-        may only name keys of one slot. Blocking reads side by side could not be abandoned
-        safely (an entry a cancelled read took stays pending), so each slot is read without
-        blocking and an empty round pauses instead.
-        """
-        block_ms = self._context.settings.block_ms
-        if not is_cluster(self._context.redis):
-            return list(await self._read_group(keys, block_ms if block else None) or [])
-        by_slot: dict[int, list[str]] = {}
-        for key in keys:
-            by_slot.setdefault(key_slot(key.encode()), []).append(key)
-        replies = await asyncio.gather(*(self._read_group(g, None) for g in by_slot.values()))
-        rows = [row for reply in replies for row in reply or []]
-        if not rows and block:
-            await self._pause(min(block_ms, _CLUSTER_POLL_MS) / 1000)
-        return rows
-
-    async def _read_group(self, keys: list[str], block_ms: int | None) -> Any:
-        return await self._context.redis.xreadgroup(
-            self.module_id,
-            self.consumer,
-            dict.fromkeys(keys, ">"),
-            count=_READ_COUNT,
-            block=block_ms,
-        )
-
-    async def _recreate_groups(self, streams: dict[str, str]) -> None:
-        """Give back a group that vanished with its stream (deleted by hand, or data loss)."""
-        for key in streams:
-            try:
-                await self._context.redis.xgroup_create(key, self.module_id, id="0", mkstream=True)
-            except ResponseError as error:
-                if "BUSYGROUP" not in str(error):
-                    raise
-        _log.warning("recreated consumer groups of %s", self.module_id)
-
-    async def _claim_pending(self, streams: dict[str, str]) -> list[Entry]:
-        """Take over what a dead consumer of this module left unacknowledged (first sight)."""
-        entries: list[Entry] = []
-        for key, community in streams.items():
-            if key not in self._claimed:
-                self._claimed.add(key)
-                entries.extend(await self._claim_stream(key, community))
-        return entries
-
-    async def _claim_stream(self, key: str, community: str) -> list[Entry]:
-        # JUSTID, then XRANGE: on Redis 6.2 XAUTOCLAIM hides the id of an entry trimmed away
-        # while pending, and that id is needed to acknowledge it.
-        ids: list[bytes] = []
-        start = "0-0"
-        while True:
-            page: Any = await self._context.redis.xautoclaim(
-                key, self.module_id, self.consumer, 0, start, count=_READ_COUNT, justid=True
-            )
-            ids.extend(page)
-            if len(page) < _READ_COUNT:
-                break
-            millis, _, sequence = page[-1].decode().partition("-")
-            start = f"{millis}-{int(sequence) + 1}"
-        async with self._context.redis.pipeline(transaction=False) as pipe:
-            for entry_id in ids:
-                pipe.xrange(key, entry_id, entry_id)
-            found: list[Any] = await pipe.execute() if ids else []
-        return [
-            Entry(community, entry_id.decode(), rows[0][1] if rows else None)
-            for entry_id, rows in zip(ids, found, strict=True)
-        ]
-
     async def _deliver(self, entry: Entry) -> None:
         if entry.fields is None or self.module_id not in entry.targets:
-            await self._ack(entry)
+            self._groups.ack(entry)
             return
         failures = downs = 0
         while True:
@@ -326,7 +206,7 @@ class ModuleDeliverer:
             self._context.metrics.deliveries.labels(self.module_id, outcome.value).inc()
             if outcome is Outcome.DELIVERED:
                 self._answered(base_url)
-                await self._ack(entry)
+                self._groups.ack(entry)
                 return
             if outcome is Outcome.DOWN:
                 downs += 1
@@ -383,21 +263,6 @@ class ModuleDeliverer:
             return Outcome.DELIVERED, "", base_url
         return Outcome.FAILED, f"HTTP {status}", base_url
 
-    async def _ack(self, entry: Entry) -> None:
-        """Note ``entry`` as done; acks go to Redis once per batch (or before any wait)."""
-        self._unacked.setdefault(self._context.keyspace.event_stream(entry.community), []).append(
-            entry.entry_id
-        )
-
-    async def _flush_acks(self) -> None:
-        if not self._unacked:
-            return
-        unacked, self._unacked = self._unacked, {}
-        async with self._context.redis.pipeline(transaction=False) as pipe:
-            for key, entry_ids in unacked.items():
-                pipe.xack(key, self.module_id, *entry_ids)
-            await pipe.execute()
-
     async def _bury(self, entry: Entry, attempts: int, error: str) -> None:
         assert entry.fields is not None
         failure = {"module": self.module_id, "attempts": attempts, "error": error}
@@ -414,7 +279,7 @@ class ModuleDeliverer:
     async def _pause(self, seconds: float, wake: asyncio.Event | None = None) -> None:
         """Sleep, waking early when the lease is lost (or ``wake`` is set); what is done is
         acked first."""
-        await self._flush_acks()
+        await self._groups.flush_acks()
         waits = [asyncio.ensure_future(event.wait()) for event in (self._lost, wake) if event]
         try:
             await asyncio.wait(waits, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)

@@ -23,7 +23,7 @@ BASE, OVERLAY = K8S / "base", K8S / "overlays" / "example"
 KUBERNETES_VERSIONS = ("1.32.0", kubernetes_validate.latest_version())
 SERVICES = {"router": 8000, "quotes": 8020, "twitch": 8010, "discord": 8011}
 # What each service needs to drain on SIGTERM (router/server.py: Hypercorn's 10 s graceful
-# timeout, then background tasks get 5 s; flask_core/module.py: 10 s for calls in flight, then
+# timeout, then background tasks get 5 s; flask_core/module/: 10 s for calls in flight, then
 # Hypercorn's 10 s), plus the 5 s preStop pause.
 DRAIN_SECONDS = {"router": 5 + 10 + 5, "quotes": 5 + 10 + 10, "twitch": 25, "discord": 25}
 

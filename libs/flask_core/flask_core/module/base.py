@@ -1,4 +1,4 @@
-"""The module side of Router Hub: settings, lifecycle, registration, heartbeats, actions.
+"""``ModuleBase``: a module's declarations, its HTTP surface and its lifecycle.
 
 A module is a Quart app whose lifespan walks STARTING → INITIALIZING → READY → RUNNING →
 DRAINING → STOPPED: it registers with the router (retrying with back-off until the router
@@ -10,27 +10,22 @@ drains what is in flight and deregisters.
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
 import socket
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any
 
 import redis.asyncio as aioredis
 from quart import Quart, Response
 
-from . import errors
-from .api import create_response, install_request_plumbing
-from .auth import check_guards, public
-
-# ActionCall and EndpointCall are what handlers receive: modules import them from here.
-from .calls import ActionCall as ActionCall
-from .calls import (
+from .. import errors
+from ..api import create_response, install_request_plumbing
+from ..auth import check_guards, public
+from ..calls import (
     ActionHandler,
     EndpointHandler,
     action_answer,
@@ -38,27 +33,15 @@ from .calls import (
     endpoint_answer,
     endpoint_call,
 )
-from .calls import EndpointCall as EndpointCall
-from .datamodels import DeclaredCommand, Registration
-from .keyspace import Keyspace
-from .logging import configure_logging, get_logger
-from .redis_client import (
-    STANDALONE,
-    URL_SCHEMES,
-    RedisTopology,
-    create_redis,
-    namespace_setting,
-    prepare,
-    redis_db,
-)
-from .router_client import RouterClient, RouterError
-from .serving import hypercorn_config, serving_runner, settle_heap_once_serving
-from .settings import EnvReader, SettingsError, exit_on_settings_error
-from .tasks import BackgroundTasks
-from .tokens import JwksCache, RouterTokenVerifier, UsedTokenIds
+from ..datamodels import DeclaredCommand, Registration
+from ..logging import get_logger
+from ..redis_client import create_redis, prepare
+from ..router_client import RouterClient, RouterError
+from ..tasks import BackgroundTasks
+from ..tokens import JwksCache, RouterTokenVerifier, UsedTokenIds
+from .settings import ModuleSettings
 
 _log = get_logger("flask_core.module")
-SettingsT = TypeVar("SettingsT")
 
 
 class Lifecycle(StrEnum):
@@ -68,56 +51,6 @@ class Lifecycle(StrEnum):
     RUNNING = "running"
     DRAINING = "draining"
     STOPPED = "stopped"
-
-
-@dataclass(frozen=True)
-class ModuleSettings:
-    """What every module reads from the environment (SPEC §1)."""
-
-    name: str
-    version: str
-    port: int
-    router_url: str
-    router_api_key: str
-    host: str = "127.0.0.1"
-    base_url: str | None = None
-    instance_id: str | None = None
-    log_level: str = "INFO"
-    log_format: str = "json"
-    drain_seconds: float = 10.0
-    redis_url: str | None = None
-    redis_topology: RedisTopology = STANDALONE
-    namespace: str | None = None
-
-    @property
-    def keyspace(self) -> Keyspace:
-        """The names of this hub's Redis keys (``HUB_NAMESPACE`` prefixes them)."""
-        return Keyspace(self.namespace, redis_db(self.redis_url) if self.redis_url else 0)
-
-    @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str], *, default_name: str, default_port: int, version: str
-    ) -> ModuleSettings:
-        env = EnvReader(environ)
-        topology = RedisTopology.from_env(environ)
-        router_url = env.url("ROUTER_URL", ("http", "https"))
-        if router_url is None:
-            env.required("ROUTER_URL")  # raises, naming the variable
-        return cls(
-            name=env.text("MODULE_NAME", default_name),
-            version=env.text("MODULE_VERSION", version),
-            port=env.integer("MODULE_PORT", default_port, minimum=1, maximum=65535),
-            router_url=str(router_url),
-            router_api_key=env.secret("ROUTER_API_KEY"),
-            host=env.text("MODULE_HOST", "127.0.0.1"),
-            base_url=env.optional("MODULE_BASE_URL"),
-            instance_id=env.optional("MODULE_INSTANCE_ID"),
-            log_level=env.log_level(),
-            log_format=env.log_format(),
-            redis_url=topology.resolve_url(env.url("REDIS_URL", URL_SCHEMES)),
-            redis_topology=topology,
-            namespace=namespace_setting(env),
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,43 +326,3 @@ class ModuleBase:
         if self.redis is not None:
             stopped.append("Redis client")
         _log.info("stopped %s", ", ".join(stopped), extra={"event_type": "SYSTEM"})
-
-
-def run_module(module: ModuleBase) -> None:
-    """Serve ``module`` under Hypercorn until SIGTERM/SIGINT, draining before the socket closes."""
-    settings = module.settings
-    configure_logging(settings.name, settings.version, settings.log_level, settings.log_format)
-    with serving_runner() as runner:
-        runner.run(_serve(module))
-
-
-def serve_from_env(
-    read_settings: Callable[[Mapping[str, str]], SettingsT],
-    build: Callable[[SettingsT], ModuleBase],
-    program: str,
-) -> None:
-    """A module's ``main``: settings from the environment (a bad one stops start-up), then serve."""
-    try:
-        settings = read_settings(os.environ)
-    except SettingsError as error:
-        exit_on_settings_error(error, program)
-    run_module(build(settings))
-
-
-async def _serve(module: ModuleBase) -> None:
-    from hypercorn.asyncio import serve
-
-    config = hypercorn_config(f"{module.settings.host}:{module.settings.port}")
-    config.graceful_timeout = module.settings.drain_seconds
-    settle_heap_once_serving(module.app)
-    stop = asyncio.Event()
-
-    async def drain_then_stop() -> None:
-        await module.drain()
-        stop.set()
-
-    loop = asyncio.get_running_loop()
-    pending: set[asyncio.Task[None]] = set()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, lambda: pending.add(loop.create_task(drain_then_stop())))
-    await serve(module.app, config, shutdown_trigger=stop.wait)
