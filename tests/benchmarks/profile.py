@@ -46,7 +46,25 @@ def summarise(collapsed: str, top: int = TOP) -> list[str]:
     lines += ["", "own time, top:"]
     for frame, count in own.most_common(top // 2):
         lines.append(f"{100 * count / total:6.1f}%  {frame}")
+    lines += ["", "own time by package (how much is this project's code):"]
+    for package, count in _by_package(own).most_common(12):
+        lines.append(f"{100 * count / total:6.1f}%  {package}")
     return lines
+
+
+def _by_package(own: Counter[str]) -> Counter[str]:
+    """Own time summed per top-level package; ``router`` and ``flask_core`` are ours."""
+    packages: Counter[str] = Counter()
+    for frame, count in own.items():
+        path = frame.rpartition(" (")[2].rstrip(")")
+        if "flask_core/" in path:
+            package = "flask_core"
+        elif path.startswith("router/") or "/router/" in path:
+            package = "router"
+        else:
+            package = path.split("/")[0].split(".")[0] or "(native)"
+        packages[package] += count
+    return packages
 
 
 def _short(frame: str) -> str:
