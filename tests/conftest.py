@@ -60,11 +60,13 @@ async def database_url(stores: Stores) -> AsyncIterator[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Tests marked ``redis_modes`` that use Redis run once per mode."""
-    if metafunc.definition.get_closest_marker("redis_modes") is None:
+    """Tests marked ``redis_modes`` that use Redis run once per mode (or per mode the marker
+    names, e.g. ``@pytest.mark.redis_modes("cluster")``)."""
+    marker = metafunc.definition.get_closest_marker("redis_modes")
+    if marker is None:
         return
     if "redis_mode" in metafunc.fixturenames:
-        metafunc.parametrize("redis_mode", REDIS_MODES, indirect=True)
+        metafunc.parametrize("redis_mode", marker.args or REDIS_MODES, indirect=True)
 
 
 @pytest.fixture(scope="session")

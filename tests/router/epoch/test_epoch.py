@@ -122,11 +122,10 @@ async def test_a_marker_naming_another_epoch_is_a_loss_too(
     assert set(await _markers_read(app)) == {_state(app).epoch.epoch}
 
 
+@pytest.mark.redis_modes("cluster")  # only a cluster has masters that can lose their data alone
 async def test_one_cluster_master_losing_its_data_is_noticed(
     app: Quart, redis_mode: str, request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if redis_mode != "cluster":
-        pytest.skip("only a cluster has masters that can lose their data alone")
     servers: ClusterServers = request.getfixturevalue("cluster_servers")
     before = await _epoch_written(app)
     with caplog.at_level(logging.ERROR):
