@@ -128,6 +128,20 @@ def keys_revoke(client: AdminClient, args: argparse.Namespace) -> int:
 # communities and channels
 
 
+def _record_and_table(
+    args: argparse.Namespace, item: dict[str, Any], nested: str, columns: tuple[str, ...]
+) -> int:
+    """One item as a record, then its ``nested`` list as a table (or all of it as JSON)."""
+    if args.json:
+        as_json(item)
+        return 0
+    rows = item.pop(nested, [])
+    record(item)
+    print()
+    table(rows, columns)
+    return 0
+
+
 def communities_create(client: AdminClient, args: argparse.Namespace) -> int:
     body = {"name": args.name, **({"id": args.id} if args.id else {})}
     return _show(args, client.post("/admin/communities", body))
@@ -139,14 +153,7 @@ def communities_list(client: AdminClient, args: argparse.Namespace) -> int:
 
 def communities_show(client: AdminClient, args: argparse.Namespace) -> int:
     community = client.get(f"/admin/communities/{quoted(args.community_id)}")
-    if args.json:
-        as_json(community)
-        return 0
-    channels = community.pop("channels", [])
-    record(community)
-    print()
-    table(channels, CHANNEL_COLUMNS)
-    return 0
+    return _record_and_table(args, community, "channels", CHANNEL_COLUMNS)
 
 
 def communities_delete(client: AdminClient, args: argparse.Namespace) -> int:
@@ -189,14 +196,7 @@ def modules_list(client: AdminClient, args: argparse.Namespace) -> int:
 
 def modules_show(client: AdminClient, args: argparse.Namespace) -> int:
     module = client.get(f"/modules/{quoted(args.module_id)}")
-    if args.json:
-        as_json(module)
-        return 0
-    instances = module.pop("instances", [])
-    record(module)
-    print()
-    table(instances, INSTANCE_COLUMNS)
-    return 0
+    return _record_and_table(args, module, "instances", INSTANCE_COLUMNS)
 
 
 def breakers_reset(client: AdminClient, args: argparse.Namespace) -> int:
