@@ -12,7 +12,7 @@ from .checks import recovery, settle_audit, settle_deliveries
 from .load import SUCCESS, Load, Tally
 from .report import DrillRow, build_row, print_row
 from .scenarios import Drill
-from .servers import Postgres, redis_answers
+from .servers import Postgres
 from .stage import Stage, staged, wait_registered
 
 RATE = 80.0  # requests a second
@@ -66,7 +66,7 @@ async def _timed_recovery(stage: Stage, kind: str) -> str:
 
 async def _bring_back(stage: Stage) -> None:
     """Whatever a script left down (a router that exited on its own) runs again for the checks."""
-    if not redis_answers(stage.redis.port):
+    if not stage.redis.answers():
         await asyncio.to_thread(stage.redis.start)
     if not stage.router.running:
         stage.note("router was not running after the load: started again for the checks")

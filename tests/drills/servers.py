@@ -11,14 +11,15 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import redis
 
 from flask_core.router_only.embedded import EmbeddedPostgres
 from tests.support.processes import stop_process, wait_healthy
 from tests.support.servers import free_port
+from tests.support.topologies import ServerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,67 +35,40 @@ def redis_binary() -> str:
 
 
 class RedisServer:
-    """redis-server on a loopback TCP port with AOF in its own directory."""
+    """redis-server on a loopback TCP port with AOF in its own directory; it can be stopped
+    (SIGTERM: Redis writes its AOF) and started again on the same data, or wiped."""
 
     def __init__(self, directory: Path) -> None:
-        self.directory = directory / "redis"
-        self.port = free_port()
-        self._process: subprocess.Popen[bytes] | None = None
+        data, port = directory / "redis", free_port()
+        aof = ["--appendonly", "yes", "--appendfsync", "everysec", "--maxclients", "4096"]
+        args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(data)]
+        self._server = ServerProcess(port, data, [*args, *aof], binary=redis_binary())
+
+    @property
+    def port(self) -> int:
+        return self._server.port
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def _config(self) -> str:
-        return (
-            f"port {self.port}\nbind 127.0.0.1\ndir {self.directory}\nsave ''\n"
-            "appendonly yes\nappendfsync everysec\nmaxclients 4096\n"
-            f"logfile {self.directory / 'redis.log'}\n"
-        )
-
-    def start(self, timeout: float = 10.0) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        config = self.directory / "redis.conf"
-        config.write_text(self._config(), encoding="utf-8")
-        self._process = subprocess.Popen(  # noqa: S603 - fixed binary, generated config
-            [redis_binary(), str(config)], stdin=subprocess.DEVNULL, start_new_session=True
-        )
-        _wait_for(lambda: redis_answers(self.port), timeout, f"redis-server on {self.port}")
+    def start(self) -> None:
+        self._server.start()
 
     def stop(self) -> None:
-        """SIGTERM: Redis writes its AOF and exits (a clean stop)."""
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            process.terminate()
-            process.wait(timeout=15)
+        self._server.stop()
+
+    def answers(self) -> bool:
+        try:
+            return bool(self._server.client().ping())
+        except (redis.RedisError, OSError):
+            return False
 
     def wipe(self) -> None:
         """Forget every byte of data (the server must be stopped): Redis comes back empty."""
-        for entry in self.directory.iterdir():
-            if entry.name not in ("redis.conf", "redis.log"):
+        for entry in self._server.directory.iterdir():
+            if entry.name != "server.log":
                 shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-
-
-def redis_answers(port: int) -> bool:
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1)
-        try:
-            sock.connect(("127.0.0.1", port))
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-        except OSError:
-            return False
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"{what} did not start within {timeout} s")
 
 
 class Postgres:

@@ -69,15 +69,18 @@ class ServerProcess:
     directory: Path
     args: list[str]
     process: subprocess.Popen[bytes] | None = None
+    binary: str | None = None  # the system's redis-server unless named
 
     def start(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         log = (self.directory / "server.log").open("ab")
+        # Its own session: a Ctrl-C meant for the test run reaches the owner, which stops it.
         self.process = subprocess.Popen(  # noqa: S603 - our own binary and arguments
-            [redis_server_binary(), *self.args],
+            [self.binary or redis_server_binary(), *self.args],
             cwd=self.directory,
             stdout=log,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
         wait_for(lambda: bool(self.client().ping()), f"redis-server on port {self.port}")
