@@ -13,11 +13,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from redis.exceptions import ResponseError
-
 from flask_core.keyspace import Keyspace
 from flask_core.redis_client import reply_text
 
+from ..events.consumer import ensure_group
 from ..events.models import group_member, split_group_member
 from ..registry.live import Registry
 
@@ -112,12 +111,7 @@ class DataRecovery:
     async def _create_group(self, module_id: str, community: str) -> None:
         """The group from the stream's start (nothing there is older than the loss), listed in
         the community's group set so ingest does not create it a second time."""
-        stream = self._keys.event_stream(community)
-        try:
-            await self._redis.xgroup_create(stream, module_id, id="0", mkstream=True)
-        except ResponseError as error:
-            if "BUSYGROUP" not in str(error):
-                raise
+        await ensure_group(self._redis, self._keys.event_stream(community), module_id)
         community_groups = self._keys.event_community_groups(community)
         await self._redis.sadd(community_groups, module_id)
 

@@ -151,11 +151,7 @@ class GroupConsumer:
     async def _recreate_groups(self, streams: dict[str, str]) -> None:
         """Give back a group that vanished with its stream (deleted by hand, or data loss)."""
         for key in streams:
-            try:
-                await self._redis.xgroup_create(key, self.module_id, id="0", mkstream=True)
-            except ResponseError as error:
-                if "BUSYGROUP" not in str(error):
-                    raise
+            await ensure_group(self._redis, key, self.module_id)
         _log.warning("recreated consumer groups of %s", self.module_id)
 
     async def _claim_pending(self, streams: dict[str, str]) -> list[Entry]:
@@ -189,3 +185,12 @@ class GroupConsumer:
             Entry(community, entry_id.decode(), rows[0][1] if rows else None)
             for entry_id, rows in zip(ids, found, strict=True)
         ]
+
+
+async def ensure_group(redis: aioredis.Redis, stream: str, module_id: str) -> None:
+    """``module_id``'s consumer group on ``stream``, from its start, unless it exists."""
+    try:
+        await redis.xgroup_create(stream, module_id, id="0", mkstream=True)
+    except ResponseError as error:
+        if "BUSYGROUP" not in str(error):
+            raise
