@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from flask_core.auth import Principal
 from flask_core.database import DatabaseUnavailable
+from flask_core.failover import Outage
 from flask_core.logging import get_logger
 
 from .known import KnownKeys
@@ -31,33 +32,6 @@ _log = get_logger("router.keys")
 
 class KeysUnverifiable(Exception):
     """PostgreSQL is out of reach and the last known keys cannot say whether a key exists."""
-
-
-class DatabaseOutage:
-    """Whether PostgreSQL is being bypassed for key lookups; each switch is logged once."""
-
-    def __init__(self, cooldown_seconds: float) -> None:
-        self._cooldown = cooldown_seconds
-        self._until = 0.0
-        self.down = False
-
-    def bypassed(self) -> bool:
-        return self.down and time.monotonic() < self._until
-
-    def failed(self, error: BaseException) -> None:
-        self._until = time.monotonic() + self._cooldown
-        if not self.down:
-            self.down = True
-            _log.warning(
-                "PostgreSQL unreachable (%s); keys authenticate from the last known keys",
-                type(error.__cause__ or error).__name__,
-                extra={"event_type": "SYSTEM"},
-            )
-
-    def recovered(self) -> None:
-        if self.down:
-            self.down = False
-            _log.info("PostgreSQL reachable again for key lookups", extra={"event_type": "SYSTEM"})
 
 
 @dataclass(slots=True)
@@ -84,7 +58,12 @@ class KeyAuthenticator:
         self.known = known
         self.ttl = ttl
         self.lookup_timeout = lookup_timeout
-        self.database = DatabaseOutage(cooldown)
+        self.database = Outage(
+            "keys",
+            cooldown,
+            lost="PostgreSQL unreachable ({error}); {what} authenticate from the last known keys",
+            back="PostgreSQL reachable again for key lookups",
+        )
         self._cache: dict[str, _Cached] = {}
         self._last_used: dict[str, datetime] = {}
 
@@ -114,12 +93,12 @@ class KeyAuthenticator:
 
     async def _fetch(self, prefix: str) -> ApiKey | None:
         """The record from PostgreSQL (kept in the last known keys), else from that view."""
-        if not self.database.bypassed():
+        if not self.database.active():
             try:
                 async with asyncio.timeout(self.lookup_timeout):
                     key = await self.store.by_prefix(prefix)
             except (DatabaseUnavailable, TimeoutError) as error:
-                self.database.failed(error)
+                self.database.failed(error.__cause__ or error)  # the driver's own error
             else:
                 self.database.recovered()
                 if key is not None and not self.known.held(key):

@@ -16,32 +16,40 @@ _log = get_logger("flask_core.failover")
 
 
 class Outage:
-    """Whether a shared store is being bypassed; the switch both ways is logged once."""
+    """Whether a store is being bypassed; the switch both ways is logged once.
 
-    def __init__(self, what: str, cooldown_seconds: float) -> None:
+    The two lines name the store and what falls back to what (``{what}`` and ``{error}`` are
+    filled in); by default they speak of Redis and per-process state.
+    """
+
+    def __init__(
+        self,
+        what: str,
+        cooldown_seconds: float,
+        *,
+        lost: str = "Redis unreachable; {what} fall back to per-process state: {error}",
+        back: str = "Redis reachable again; {what} shared",
+    ) -> None:
         self.what = what
         self._cooldown = cooldown_seconds
         self._until = 0.0
+        self._lost, self._back = lost, back
         self.degraded = False
 
     def active(self) -> bool:
         return self.degraded and time.monotonic() < self._until
 
-    def failed(self, error: Exception) -> None:
+    def failed(self, error: BaseException) -> None:
         self._until = time.monotonic() + self._cooldown
         if not self.degraded:
             self.degraded = True
-            _log.warning(
-                "Redis unreachable; %s fall back to per-process state: %s",
-                self.what,
-                type(error).__name__,
-                extra={"event_type": "SYSTEM"},
-            )
+            line = self._lost.format(what=self.what, error=type(error).__name__)
+            _log.warning(line, extra={"event_type": "SYSTEM"})
 
     def recovered(self) -> None:
         if self.degraded:
             self.degraded = False
-            _log.info("Redis reachable again; %s shared", self.what, extra={"event_type": "SYSTEM"})
+            _log.info(self._back.format(what=self.what), extra={"event_type": "SYSTEM"})
 
 
 class Failover(Generic[S]):
