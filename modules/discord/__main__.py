@@ -8,16 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from modules.entry import Say, module_main
+from modules.entry import module_main
 
 from .environment import SECTIONS
 from .module import DiscordModule, DiscordSettings
-
-
-def _say() -> Say:
-    from .say import main
-
-    return main
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -28,7 +22,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sections=SECTIONS,
         read_settings=DiscordSettings.from_env,
         build=DiscordModule,
-        say=_say,
+        say="modules.discord.say",
     )
 
 
